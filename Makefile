@@ -1,0 +1,53 @@
+# gridlink — two commands: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.13 >/dev/null 2>&1 && echo python3.13 || echo python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test setup lint typecheck pytest bench browser-deps messages clean serve worker
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 12), "gridlink needs Python 3.12+ (found %s)" % sys.version.split()[0]'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Debian's Chromium drives the browser tests (Playwright never downloads a browser here);
+# the CJK font lets Chromium render Chinese text.
+browser-deps:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		echo "installing Debian chromium for the browser tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk) >/dev/null \
+		|| { echo "could not install chromium (need root and Debian's package archive)"; exit 1; }; \
+	fi
+
+run: setup
+	$(BIN)/gridlink migrate --no-input
+	$(BIN)/gridlink seed --if-empty --scale small --seed 1
+	$(BIN)/gridlink collectstatic --no-input --verbosity 0
+	$(BIN)/gridlink demo_logins
+	$(BIN)/gridlink serve --host $(HOST) --port $(PORT)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy gridlink
+
+pytest: setup browser-deps
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+bench: setup
+	$(BIN)/python bench/locate.py
+
+clean:
+	rm -rf $(VENV) var/*.sqlite3* var/static

@@ -1,0 +1,74 @@
+"""How registry records look to a given user: masked fields, permitted tags.
+
+The API, the web pages and the exports all go through these functions, so the masking on
+a screen and in a file is the same by construction.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from gridlink.registry.masking import mask_id_number, mask_phone
+from gridlink.registry.selectors import tags_visible_to
+
+if TYPE_CHECKING:
+    from gridlink.accounts.permissions import AnyUser
+    from gridlink.registry.models import Building, Household, Organisation, Resident
+
+
+def resident_row(resident: Resident, user: AnyUser, *, tags: bool = True) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "id": resident.pk,
+        "name": resident.name,
+        "sex": resident.sex,
+        "birth_year": resident.birth_date.year,
+        "id_number": mask_id_number(resident.id_number),
+        "phone": mask_phone(resident.phone),
+        "grid_code": resident.grid.code,
+        "grid_name": resident.grid.name_zh,
+        "household": resident.household.number if resident.household_id and resident.household else None,
+        "residence_type": resident.residence_type,
+        "relation_to_head": resident.relation_to_head,
+    }
+    if tags:
+        row["tags"] = [t.code for t in tags_visible_to(user, list(resident.tags.all()))]
+    return row
+
+
+def organisation_row(org: Organisation) -> dict[str, Any]:
+    return {
+        "id": org.pk,
+        "credit_code": org.credit_code,
+        "name": org.name,
+        "kind": org.kind,
+        "grid_code": org.grid.code,
+        "grid_name": org.grid.name_zh,
+        "address": org.address,
+        "legal_representative": org.legal_representative,
+        "contact_phone": mask_phone(org.contact_phone),
+        "employees": org.employees,
+    }
+
+
+def building_row(building: Building) -> dict[str, Any]:
+    return {
+        "id": building.pk,
+        "address_code": building.address_code,
+        "address": building.address,
+        "name": building.name,
+        "grid_code": building.grid.code,
+        "lat": building.lat,
+        "lon": building.lon,
+        "use": building.use,
+        "floors": building.floors,
+    }
+
+
+def household_row(household: Household) -> dict[str, Any]:
+    return {
+        "id": household.pk,
+        "number": household.number,
+        "building": household.building.address_code if household.building else None,
+        "room": household.room,
+        "grid_code": household.grid.code,
+    }

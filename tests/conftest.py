@@ -1,0 +1,113 @@
+"""Shared fixtures: a small district tree with square grids, and a persona per role.
+
+The tree (lon 120.0–120.4, lat 35.8–36.0):
+
+    370211 district
+    ├── 370211001 street A (lon 120.0–120.2)
+    │   ├── 370211001001 community A1 (lat 35.8–35.9) → grids …001, …002 (split at lon 120.1)
+    │   └── 370211001002 community A2 (lat 35.9–36.0) → grids …001, …002
+    └── 370211002 street B (lon 120.2–120.4), same shape
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from gridlink.accounts.roles import Role
+from gridlink.geo.locator import locator
+from gridlink.geo.models import Area, AreaKind, GridType, Level
+from gridlink.geo.services import geo_revision_bump
+from tests.factories import (
+    AreaFactory,
+    DepartmentFactory,
+    RoleAssignmentFactory,
+    UserFactory,
+    square,
+)
+
+
+@dataclass
+class Tree:
+    district: Area
+    streets: list[Area] = field(default_factory=list)
+    communities: list[Area] = field(default_factory=list)
+    grids: list[Area] = field(default_factory=list)
+
+    def area(self, code: str) -> Area:
+        return Area.objects.get(code=code)
+
+
+def build_tree() -> Tree:
+    district = AreaFactory(
+        code="370211", level=Level.DISTRICT, kind=AreaKind.DISTRICT, name_zh="黄岛区",
+        name_en="Huangdao District", geometry=square(120.0, 35.8, 120.4, 36.0),
+    )
+    tree = Tree(district=district)
+    for s in range(2):
+        lon0 = 120.0 + 0.2 * s
+        street = AreaFactory(
+            code=f"370211{s + 1:03d}", level=Level.STREET, kind=AreaKind.STREET, parent=district,
+            name_zh=f"街道{'AB'[s]}", geometry=square(lon0, 35.8, lon0 + 0.2, 36.0),
+        )
+        tree.streets.append(street)
+        for c in range(2):
+            lat0 = 35.8 + 0.1 * c
+            community = AreaFactory(
+                code=f"{street.code}{c + 1:03d}", level=Level.COMMUNITY, kind=AreaKind.COMMUNITY,
+                parent=street, name_zh=f"社区{'AB'[s]}{c + 1}",
+                geometry=square(lon0, lat0, lon0 + 0.2, lat0 + 0.1),
+            )
+            tree.communities.append(community)
+            for g in range(2):
+                glon0 = lon0 + 0.1 * g
+                tree.grids.append(
+                    AreaFactory(
+                        code=f"{community.code}{g + 1:03d}", level=Level.GRID, kind=AreaKind.GRID,
+                        parent=community, name_zh=f"{community.name_zh}第{g + 1}网格",
+                        grid_type=GridType.URBAN,
+                        geometry=square(glon0, lat0, glon0 + 0.1, lat0 + 0.1),
+                    )
+                )
+    geo_revision_bump()
+    locator.invalidate()
+    return tree
+
+
+@pytest.fixture
+def tree(db) -> Tree:
+    return build_tree()
+
+
+@dataclass
+class Personas:
+    admin: object
+    grid_worker: object  # grid A1-1 only
+    community_staff: object  # community A1
+    dispatcher: object  # street A
+    dept_handler: object  # department serving street B
+    supervisor: object  # whole district
+    resident: object
+    department: object
+
+
+@pytest.fixture
+def personas(tree: Tree) -> Personas:
+    def person(username: str, role: str, **scope) -> object:
+        user = UserFactory(username=username)
+        RoleAssignmentFactory(user=user, role=role, **scope)
+        return user
+
+    department = DepartmentFactory(code="CG-B", name_zh="城管B中队")
+    department.areas.add(tree.streets[1])
+    return Personas(
+        admin=person("admin1", Role.ADMIN, area=tree.district),
+        grid_worker=person("grid1", Role.GRID_WORKER, area=tree.grids[0]),
+        community_staff=person("comm1", Role.COMMUNITY_STAFF, area=tree.communities[0]),
+        dispatcher=person("disp1", Role.DISPATCHER, area=tree.streets[0]),
+        dept_handler=person("dept1", Role.DEPT_HANDLER, department=department),
+        supervisor=person("sup1", Role.SUPERVISOR, area=tree.district),
+        resident=person("res1", Role.RESIDENT, area=tree.grids[0]),
+        department=department,
+    )
