@@ -1,11 +1,11 @@
 """The `gridlink` console command: Django's management commands plus short aliases.
 
-    gridlink seed --scale small --seed 1      → seed_demo
-    gridlink import residents file.xlsx       → import_registry
-    gridlink export residents out.csv         → export_registry
-    gridlink audit verify                     → audit verify
-    gridlink serve                            → web server + background worker
-    gridlink worker                           → background worker only
+gridlink seed --scale small --seed 1      → seed_demo
+gridlink import residents file.xlsx       → import_registry
+gridlink export residents out.csv         → export_registry
+gridlink audit verify                     → audit verify
+gridlink serve                            → web server + background worker
+gridlink worker                           → background worker only
 """
 
 from __future__ import annotations

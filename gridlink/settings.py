@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "gridlink.geo",
     "gridlink.registry",
     "gridlink.web",
+    "gridlink.demo",
 ]
 
 MIDDLEWARE = [
@@ -118,7 +119,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "gridlink.sqlite3",
+            "NAME": str(DATA_DIR / "gridlink.sqlite3"),
             "OPTIONS": {
                 # WAL lets the web server read while the worker writes; IMMEDIATE makes
                 # write transactions take the lock up front instead of failing mid-way.

@@ -41,22 +41,33 @@ class Tree:
 
 def build_tree() -> Tree:
     district = AreaFactory(
-        code="370211", level=Level.DISTRICT, kind=AreaKind.DISTRICT, name_zh="黄岛区",
-        name_en="Huangdao District", geometry=square(120.0, 35.8, 120.4, 36.0),
+        code="370211",
+        level=Level.DISTRICT,
+        kind=AreaKind.DISTRICT,
+        name_zh="黄岛区",
+        name_en="Huangdao District",
+        geometry=square(120.0, 35.8, 120.4, 36.0),
     )
     tree = Tree(district=district)
     for s in range(2):
         lon0 = 120.0 + 0.2 * s
         street = AreaFactory(
-            code=f"370211{s + 1:03d}", level=Level.STREET, kind=AreaKind.STREET, parent=district,
-            name_zh=f"街道{'AB'[s]}", geometry=square(lon0, 35.8, lon0 + 0.2, 36.0),
+            code=f"370211{s + 1:03d}",
+            level=Level.STREET,
+            kind=AreaKind.STREET,
+            parent=district,
+            name_zh=f"街道{'AB'[s]}",
+            geometry=square(lon0, 35.8, lon0 + 0.2, 36.0),
         )
         tree.streets.append(street)
         for c in range(2):
             lat0 = 35.8 + 0.1 * c
             community = AreaFactory(
-                code=f"{street.code}{c + 1:03d}", level=Level.COMMUNITY, kind=AreaKind.COMMUNITY,
-                parent=street, name_zh=f"社区{'AB'[s]}{c + 1}",
+                code=f"{street.code}{c + 1:03d}",
+                level=Level.COMMUNITY,
+                kind=AreaKind.COMMUNITY,
+                parent=street,
+                name_zh=f"社区{'AB'[s]}{c + 1}",
                 geometry=square(lon0, lat0, lon0 + 0.2, lat0 + 0.1),
             )
             tree.communities.append(community)
@@ -64,8 +75,11 @@ def build_tree() -> Tree:
                 glon0 = lon0 + 0.1 * g
                 tree.grids.append(
                     AreaFactory(
-                        code=f"{community.code}{g + 1:03d}", level=Level.GRID, kind=AreaKind.GRID,
-                        parent=community, name_zh=f"{community.name_zh}第{g + 1}网格",
+                        code=f"{community.code}{g + 1:03d}",
+                        level=Level.GRID,
+                        kind=AreaKind.GRID,
+                        parent=community,
+                        name_zh=f"{community.name_zh}第{g + 1}网格",
                         grid_type=GridType.URBAN,
                         geometry=square(glon0, lat0, glon0 + 0.1, lat0 + 0.1),
                     )

@@ -9,7 +9,7 @@ import factory
 from gridlink.accounts.models import ApiToken, RoleAssignment, User
 from gridlink.accounts.roles import Role
 from gridlink.core.validators import make_credit_code, make_id_number
-from gridlink.geo.models import Area, AreaKind, Department, DepartmentKind, GridType, Level
+from gridlink.geo.models import Area, AreaKind, Department, DepartmentKind, Level
 from gridlink.registry.models import Building, BuildingUse, Household, Organisation, Resident, Tag
 
 
@@ -90,7 +90,9 @@ class ResidentFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Resident
 
-    id_number = factory.Sequence(lambda n: make_id_number("370211", dt.date(1980, 1, 1) + dt.timedelta(days=n), n))
+    id_number = factory.Sequence(
+        lambda n: make_id_number("370211", dt.date(1980, 1, 1) + dt.timedelta(days=n), n)
+    )
     name = factory.Faker("name", locale="zh_CN")
     sex = "M"
     birth_date = dt.date(1980, 1, 1)

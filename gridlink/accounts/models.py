@@ -57,7 +57,9 @@ class RoleAssignment(models.Model):
                 condition=(Q(area__isnull=False) & Q(department__isnull=True))
                 | (Q(area__isnull=True) & Q(department__isnull=False)),
                 name="role_scope_is_area_xor_department",
-                violation_error_message=_("A role is scoped to exactly one area or one department."),
+                violation_error_message=_(
+                    "A role is scoped to exactly one area or one department."
+                ),
             ),
             models.UniqueConstraint(
                 fields=["user", "role", "area", "department"], name="role_assignment_unique"
@@ -69,7 +71,7 @@ class RoleAssignment(models.Model):
         return f"{self.user} · {self.get_role_display()} @ {scope}"
 
 
-TOKEN_PREFIX = "gl"
+TOKEN_PREFIX = "gl"  # noqa: S105  (a public prefix, not a secret)
 
 
 def _hash_secret(secret: str) -> str:

@@ -7,7 +7,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -15,7 +15,6 @@ from django.utils import timezone
 from gridlink.core.models import AccessRecord, AuditEvent, ChainedEntry, ChainHead
 
 GENESIS = "0" * 64
-E = TypeVar("E", bound=ChainedEntry)
 
 
 def _canonical(value: Any) -> Any:
@@ -31,7 +30,7 @@ def entry_digest(entry: ChainedEntry, prev_hash: str) -> str:
 
 
 @transaction.atomic
-def chain_append(entry: E) -> E:
+def chain_append[E: ChainedEntry](entry: E) -> E:
     """Give `entry` the next seq and its hashes and save it, serialised per chain."""
     head, _ = ChainHead.objects.get_or_create(chain=entry.CHAIN)
     head = ChainHead.objects.select_for_update().get(pk=head.pk)
@@ -57,7 +56,7 @@ class ChainProblem:
 
 
 def _rows(model: type[ChainedEntry]) -> Iterator[ChainedEntry]:
-    return model.objects.order_by("seq").iterator(chunk_size=2000)
+    return model._default_manager.order_by("seq").iterator(chunk_size=2000)
 
 
 def chain_verify(model: type[ChainedEntry]) -> tuple[int, ChainProblem | None]:
@@ -69,9 +68,13 @@ def chain_verify(model: type[ChainedEntry]) -> tuple[int, ChainProblem | None]:
         if row.seq != expected_seq:
             return checked, ChainProblem(model.CHAIN, expected_seq, "missing (deleted) entry")
         if row.prev_hash != prev_hash:
-            return checked, ChainProblem(model.CHAIN, row.seq, "link to the previous entry is broken")
+            return checked, ChainProblem(
+                model.CHAIN, row.seq, "link to the previous entry is broken"
+            )
         if entry_digest(row, prev_hash) != row.entry_hash:
-            return checked, ChainProblem(model.CHAIN, row.seq, "content does not match its hash (altered)")
+            return checked, ChainProblem(
+                model.CHAIN, row.seq, "content does not match its hash (altered)"
+            )
         prev_hash = row.entry_hash
         expected_seq += 1
         checked += 1
@@ -80,7 +83,9 @@ def chain_verify(model: type[ChainedEntry]) -> tuple[int, ChainProblem | None]:
     if last_seq > checked:
         return checked, ChainProblem(model.CHAIN, checked + 1, "missing (deleted) entry at the end")
     if head and head.last_hash != prev_hash:
-        return checked, ChainProblem(model.CHAIN, checked, "chain head does not match the last entry")
+        return checked, ChainProblem(
+            model.CHAIN, checked, "chain head does not match the last entry"
+        )
     return checked, None
 
 

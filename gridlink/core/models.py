@@ -36,7 +36,14 @@ class ChainedEntry(models.Model):
     entry_hash = models.CharField(max_length=64)
 
     CHAIN: ClassVar[str] = ""
-    HASHED_FIELDS: ClassVar[tuple[str, ...]] = ("seq", "at", "actor_id", "actor_username", "ip", "outcome")
+    HASHED_FIELDS: ClassVar[tuple[str, ...]] = (
+        "seq",
+        "at",
+        "actor_id",
+        "actor_username",
+        "ip",
+        "outcome",
+    )
 
     class Meta:
         abstract = True
@@ -84,7 +91,12 @@ class AccessRecord(ChainedEntry):
     purpose = models.CharField(max_length=200)
 
     HASHED_FIELDS = (
-        *ChainedEntry.HASHED_FIELDS, "kind", "subject_type", "subject_ids", "fields", "purpose"
+        *ChainedEntry.HASHED_FIELDS,
+        "kind",
+        "subject_type",
+        "subject_ids",
+        "fields",
+        "purpose",
     )
 
     class Meta(ChainedEntry.Meta):

@@ -23,9 +23,41 @@ _ID_CHECK = "10X98765432"
 # Province-level prefixes of GB/T 2260 (incl. Taiwan 71, Hong Kong 81, Macao 82, and 83
 # used on residence permits for Hong Kong, Macao and Taiwan residents).
 _PROVINCES = {
-    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36",
-    "37", "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62",
-    "63", "64", "65", "71", "81", "82", "83",
+    "11",
+    "12",
+    "13",
+    "14",
+    "15",
+    "21",
+    "22",
+    "23",
+    "31",
+    "32",
+    "33",
+    "34",
+    "35",
+    "36",
+    "37",
+    "41",
+    "42",
+    "43",
+    "44",
+    "45",
+    "46",
+    "50",
+    "51",
+    "52",
+    "53",
+    "54",
+    "61",
+    "62",
+    "63",
+    "64",
+    "65",
+    "71",
+    "81",
+    "82",
+    "83",
 }
 _ID_RE = re.compile(r"^\d{17}[\dX]$")
 _MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
@@ -56,7 +88,9 @@ def validate_id_number(value: str) -> None:
     value = normalise_id_number(value)
     if len(value) != 18:
         raise ValidationError(
-            _("ID number must have 18 characters, got %(n)d."), code="length", params={"n": len(value)}
+            _("ID number must have 18 characters, got %(n)d."),
+            code="length",
+            params={"n": len(value)},
         )
     if not _ID_RE.match(value):
         raise ValidationError(

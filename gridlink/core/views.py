@@ -35,7 +35,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
     checks["worker"] = {
         "ok": alive,
         "last_seen": latest.seen_at.isoformat() if latest else None,
-        "workers_alive": WorkerHeartbeat.objects.filter(seen_at__gte=timezone.now() - stale_after).count(),
+        "workers_alive": WorkerHeartbeat.objects.filter(
+            seen_at__gte=timezone.now() - stale_after
+        ).count(),
     }
     healthy = checks["migrations"]["ok"]
     status = "ok" if healthy and alive else ("degraded" if healthy else "down")

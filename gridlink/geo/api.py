@@ -53,7 +53,9 @@ class TreeFilter(Schema):
 
 @router.get("/areas/tree", response=list[AreaNode])
 def area_tree(request: HttpRequest, filters: Query[TreeFilter]) -> list[dict[str, Any]]:
-    qs = Area.objects.current().only("id", "parent_id", "code", "name_zh", "name_en", "level", "path")
+    qs = Area.objects.current().only(
+        "id", "parent_id", "code", "name_zh", "name_en", "level", "path"
+    )
     if filters.root:
         root = get_object_or_404(Area.objects.current(), code=filters.root)
         qs = qs.subtree_of(root).filter(level__lte=root.level + filters.depth)
@@ -64,7 +66,13 @@ def area_tree(request: HttpRequest, filters: Query[TreeFilter]) -> list[dict[str
     nodes: dict[int, dict[str, Any]] = {}
     rows = list(qs.order_by("level", "code"))
     for a in rows:
-        nodes[a.pk] = {"code": a.code, "name_zh": a.name_zh, "name_en": a.name_en, "level": a.level, "children": []}
+        nodes[a.pk] = {
+            "code": a.code,
+            "name_zh": a.name_zh,
+            "name_en": a.name_en,
+            "level": a.level,
+            "children": [],
+        }
     roots = []
     for a in rows:
         parent = nodes.get(a.parent_id) if a.parent_id else None
@@ -86,14 +94,19 @@ def area_locate(request: HttpRequest, point: Query[LocateQuery]) -> dict[str, An
         chain = locator.locate(point.lat, point.lon)
     except PointOutsideGrids as exc:
         raise HttpError(404, f"No grid contains this point: {exc}.") from None
-    refs = [{"code": r.code, "name_zh": r.name_zh, "name_en": r.name_en, "level": r.level} for r in chain]
+    refs = [
+        {"code": r.code, "name_zh": r.name_zh, "name_en": r.name_en, "level": r.level}
+        for r in chain
+    ]
     return {"lat": point.lat, "lon": point.lon, "area": refs[-1], "chain": refs}
 
 
 @router.get("/areas/{code}", response=AreaDetail)
 def area_detail(request: HttpRequest, code: str) -> dict[str, Any]:
     area = get_object_or_404(Area.objects.select_related("parent"), code=code[:18])
-    ancestors = list(Area.objects.filter(pk__in=area.ancestor_ids).select_related("parent").order_by("level"))
+    ancestors = list(
+        Area.objects.filter(pk__in=area.ancestor_ids).select_related("parent").order_by("level")
+    )
     children = area.children.current().order_by("code")
     departments = area.departments.prefetch_related("areas")
     out = _area_out(area, area.parent.code if area.parent else None)
@@ -120,4 +133,6 @@ def _department_out(d: Department) -> dict[str, Any]:
 
 @router.get("/departments", response=list[DepartmentOut], tags=["departments"])
 def department_list(request: HttpRequest) -> list[dict[str, Any]]:
-    return [_department_out(d) for d in Department.objects.filter(active=True).prefetch_related("areas")]
+    return [
+        _department_out(d) for d in Department.objects.filter(active=True).prefetch_related("areas")
+    ]

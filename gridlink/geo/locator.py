@@ -88,7 +88,10 @@ class Locator:
 
     def index(self) -> GridIndex:
         now = time.monotonic()
-        if self._index is not None and now - self._checked_at < settings.GRIDLINK_LOCATOR_REFRESH_SECONDS:
+        if (
+            self._index is not None
+            and now - self._checked_at < settings.GRIDLINK_LOCATOR_REFRESH_SECONDS
+        ):
             return self._index
         with self._lock:
             revision = current_revision()

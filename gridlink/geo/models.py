@@ -78,7 +78,9 @@ class Area(models.Model):
     code = models.CharField(_("official code"), max_length=18, unique=True)
     name_zh = models.CharField(_("name (Chinese)"), max_length=100)
     name_en = models.CharField(_("name (English)"), max_length=150, blank=True)
-    grid_type = models.CharField(_("grid type"), max_length=16, choices=GridType.choices, blank=True)
+    grid_type = models.CharField(
+        _("grid type"), max_length=16, choices=GridType.choices, blank=True
+    )
     geometry = models.JSONField(_("polygon (GeoJSON, WGS84)"), null=True, blank=True)
     households = models.PositiveIntegerField(_("households"), default=0)
     residents = models.PositiveIntegerField(_("residents"), default=0)
@@ -106,6 +108,15 @@ class Area(models.Model):
     def __str__(self) -> str:
         return f"{self.name_zh} ({self.code})"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # `path` is the one derived column: it makes subtree filters a prefix match.
+        super().save(*args, **kwargs)
+        parent_path = self.parent.path if self.parent_id and self.parent else "/"
+        path = f"{parent_path}{self.pk}/"
+        if path != self.path:
+            self.path = path
+            Area.objects.filter(pk=self.pk).update(path=path)
+
     @property
     def name(self) -> str:
         from django.utils.translation import get_language
@@ -130,7 +141,8 @@ class Area(models.Model):
                 errors["parent"] = str(_("The parent must be one level up."))
             elif not self.code.startswith(self.parent.code):
                 errors["code"] = str(
-                    _("The code must start with the parent's code %(code)s.") % {"code": self.parent.code}
+                    _("The code must start with the parent's code %(code)s.")
+                    % {"code": self.parent.code}
                 )
         elif self.level and self.level != Level.DISTRICT:
             errors["parent"] = str(_("Only a district has no parent."))
@@ -144,15 +156,6 @@ class Area(models.Model):
                 errors["geometry"] = problem
         if errors:
             raise ValidationError(errors)
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        # `path` is the one derived column: it makes subtree filters a prefix match.
-        super().save(*args, **kwargs)
-        parent_path = self.parent.path if self.parent_id and self.parent else "/"
-        path = f"{parent_path}{self.pk}/"
-        if path != self.path:
-            self.path = path
-            Area.objects.filter(pk=self.pk).update(path=path)
 
 
 class DepartmentKind(models.TextChoices):

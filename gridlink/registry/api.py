@@ -19,7 +19,9 @@ from gridlink.registry.services import record_unmask
 router = Router(tags=["registry"])
 
 
-def _page(qs: QuerySet[Any], page: PageQuery, row: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+def _page(
+    qs: QuerySet[Any], page: PageQuery, row: Callable[[Any], dict[str, Any]]
+) -> dict[str, Any]:
     items = list(qs.filter(pk__gt=page.after).order_by("pk")[: page.limit + 1])
     more = len(items) > page.limit
     items = items[: page.limit]

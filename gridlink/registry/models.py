@@ -108,7 +108,10 @@ class Resident(models.Model):
     )
     grid = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="registered_residents")
     residence_type = models.CharField(
-        _("residence type"), max_length=16, choices=ResidenceType.choices, default=ResidenceType.REGISTERED
+        _("residence type"),
+        max_length=16,
+        choices=ResidenceType.choices,
+        default=ResidenceType.REGISTERED,
     )
     relation_to_head = models.CharField(_("relation to head"), max_length=20, blank=True)
     tags = models.ManyToManyField(Tag, blank=True, related_name="residents")
@@ -135,7 +138,10 @@ class Organisation(models.Model):
     """A real unit (实有单位) with its unified social credit code."""
 
     credit_code = models.CharField(
-        _("unified social credit code"), max_length=18, unique=True, validators=[validate_credit_code]
+        _("unified social credit code"),
+        max_length=18,
+        unique=True,
+        validators=[validate_credit_code],
     )
     name = models.CharField(_("name"), max_length=150)
     kind = models.CharField(_("kind"), max_length=20, choices=OrganisationKind.choices)

@@ -26,7 +26,9 @@ def resident_row(resident: Resident, user: AnyUser, *, tags: bool = True) -> dic
         "phone": mask_phone(resident.phone),
         "grid_code": resident.grid.code,
         "grid_name": resident.grid.name_zh,
-        "household": resident.household.number if resident.household_id and resident.household else None,
+        "household": resident.household.number
+        if resident.household_id and resident.household
+        else None,
         "residence_type": resident.residence_type,
         "relation_to_head": resident.relation_to_head,
     }

@@ -14,8 +14,12 @@ if TYPE_CHECKING:
     from gridlink.accounts.permissions import AnyUser
 
 
-def residents_visible_to(user: AnyUser, *, text: str = "", grid_code: str = "") -> QuerySet[Resident]:
-    qs = Resident.objects.filter(scope_q(user, Cap.REGISTRY_VIEW)).select_related("grid", "household")
+def residents_visible_to(
+    user: AnyUser, *, text: str = "", grid_code: str = ""
+) -> QuerySet[Resident]:
+    qs = Resident.objects.filter(scope_q(user, Cap.REGISTRY_VIEW)).select_related(
+        "grid", "household"
+    )
     if grid_code:
         qs = qs.filter(grid__path__startswith=_path_of_code(grid_code))
     if text:
@@ -26,7 +30,9 @@ def residents_visible_to(user: AnyUser, *, text: str = "", grid_code: str = "") 
     return qs
 
 
-def buildings_visible_to(user: AnyUser, *, text: str = "", grid_code: str = "") -> QuerySet[Building]:
+def buildings_visible_to(
+    user: AnyUser, *, text: str = "", grid_code: str = ""
+) -> QuerySet[Building]:
     qs = Building.objects.filter(scope_q(user, Cap.REGISTRY_VIEW)).select_related("grid")
     if grid_code:
         qs = qs.filter(grid__path__startswith=_path_of_code(grid_code))
@@ -36,7 +42,9 @@ def buildings_visible_to(user: AnyUser, *, text: str = "", grid_code: str = "") 
 
 
 def households_visible_to(user: AnyUser, *, grid_code: str = "") -> QuerySet[Household]:
-    qs = Household.objects.filter(scope_q(user, Cap.REGISTRY_VIEW)).select_related("grid", "building")
+    qs = Household.objects.filter(scope_q(user, Cap.REGISTRY_VIEW)).select_related(
+        "grid", "building"
+    )
     if grid_code:
         qs = qs.filter(grid__path__startswith=_path_of_code(grid_code))
     return qs

@@ -16,7 +16,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
-        verify = sub.add_parser("verify", help="walk each chain; name the first broken or missing entry")
+        verify = sub.add_parser(
+            "verify", help="walk each chain; name the first broken or missing entry"
+        )
         verify.add_argument("--log", choices=[*CHAINS, "all"], default="all")
         export = sub.add_parser("export", help="write one log to a CSV file")
         export.add_argument("file")
@@ -48,7 +50,7 @@ class Command(BaseCommand):
             writer = csv.writer(fh)
             writer.writerow(names)
             count = 0
-            for row in model.objects.order_by("seq").iterator(chunk_size=2000):
+            for row in model._default_manager.order_by("seq").iterator(chunk_size=2000):
                 writer.writerow([getattr(row, n) for n in names])
                 count += 1
         self.stdout.write(f"wrote {count} {which} log entries to {path}")

@@ -30,11 +30,18 @@ class Command(BaseCommand):
         procs.append(
             subprocess.Popen(  # noqa: S603  (our own interpreter and fixed arguments)
                 [
-                    exe, "-m", "gunicorn", "gridlink.wsgi:application",
-                    "--bind", bind,
-                    "--workers", str(options["web_workers"]),
-                    "--threads", "4",
-                    "--access-logfile", "-",
+                    exe,
+                    "-m",
+                    "gunicorn",
+                    "gridlink.wsgi:application",
+                    "--bind",
+                    bind,
+                    "--workers",
+                    str(options["web_workers"]),
+                    "--threads",
+                    "4",
+                    "--access-logfile",
+                    "-",
                 ]
             )
         )
