@@ -1,0 +1,98 @@
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+
+from gridlink.core.audit import access_record, audit_record
+from gridlink.core.ledger import chain_verify
+from gridlink.core.models import AccessRecord, AppendOnlyError, AuditEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def _fill(n=5):
+    for i in range(n):
+        audit_record(actor=None, action="test.action", target_type="thing", target_id=i, data={"i": i, "名": "值"}, ip="10.0.0.1")
+
+
+def _raw(sql, params=()):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def test_an_untouched_chain_verifies(capsys):
+    _fill()
+    assert chain_verify(AuditEvent) == (5, None)
+    call_command("audit", "verify")
+    assert "ok audit log: 5 entries" in capsys.readouterr().out
+
+
+def test_rows_refuse_changes_through_the_orm():
+    _fill(1)
+    row = AuditEvent.objects.get()
+    row.action = "other"
+    with pytest.raises(AppendOnlyError):
+        row.save()
+    with pytest.raises(AppendOnlyError):
+        row.delete()
+
+
+def test_a_row_altered_in_the_database_is_named(capsys):
+    _fill()
+    _raw(f"UPDATE {AuditEvent._meta.db_table} SET target_id = %s WHERE seq = 3", ["999"])
+    checked, problem = chain_verify(AuditEvent)
+    assert (checked, problem.seq) == (2, 3)
+    assert "altered" in problem.reason
+    with pytest.raises(CommandError):
+        call_command("audit", "verify")
+    assert "audit log entry #3" in capsys.readouterr().err
+
+
+def test_a_rehashed_row_breaks_the_next_link():
+    _fill()
+    row = AuditEvent.objects.get(seq=2)
+    from gridlink.core.ledger import entry_digest
+
+    row.target_id = "forged"
+    forged_hash = entry_digest(row, row.prev_hash)
+    _raw(f"UPDATE {AuditEvent._meta.db_table} SET target_id = 'forged', entry_hash = %s WHERE seq = 2", [forged_hash])
+    _, problem = chain_verify(AuditEvent)
+    assert problem.seq == 3
+    assert "link" in problem.reason
+
+
+def test_a_deleted_row_is_reported_missing():
+    _fill()
+    _raw(f"DELETE FROM {AuditEvent._meta.db_table} WHERE seq = 4")
+    _, problem = chain_verify(AuditEvent)
+    assert problem.seq == 4
+    assert "missing" in problem.reason
+
+
+def test_a_deleted_tail_is_reported_missing():
+    _fill()
+    _raw(f"DELETE FROM {AuditEvent._meta.db_table} WHERE seq = 5")
+    _, problem = chain_verify(AuditEvent)
+    assert problem.seq == 5
+    assert "end" in problem.reason
+
+
+def test_access_log_is_chained_separately():
+    _fill(2)
+    access_record(actor=None, kind="unmask", subject_type="resident", subject_ids=[3, 1], fields=["phone"], purpose="案件 123", ip=None)
+    record = AccessRecord.objects.get()
+    assert record.seq == 1
+    assert record.subject_ids == [1, 3]
+    _raw(f"UPDATE {AccessRecord._meta.db_table} SET purpose = 'nothing to see'")
+    _, problem = chain_verify(AccessRecord)
+    assert problem.chain == "access"
+    assert chain_verify(AuditEvent) == (2, None)
+
+
+def test_audit_export_writes_every_entry(tmp_path):
+    _fill(3)
+    out = tmp_path / "audit.csv"
+    call_command("audit", "export", str(out), "--log", "audit")
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 4
+    assert lines[0].startswith("id,seq,at")
