@@ -50,6 +50,8 @@ GRIDLINK_LOG_RETENTION_DAYS = max(_env_int("GRIDLINK_LOG_RETENTION_DAYS", 183), 
 GRIDLINK_LOCATOR_REFRESH_SECONDS = _env_int("GRIDLINK_LOCATOR_REFRESH_SECONDS", 5)
 GRIDLINK_WORKER_HEARTBEAT_SECONDS = _env_int("GRIDLINK_WORKER_HEARTBEAT_SECONDS", 15)
 GRIDLINK_API_TOKEN_DAYS = _env_int("GRIDLINK_API_TOKEN_DAYS", 365)
+GRIDLINK_LOGIN_MAX_FAILURES = _env_int("GRIDLINK_LOGIN_MAX_FAILURES", 5)
+GRIDLINK_LOGIN_LOCK_SECONDS = _env_int("GRIDLINK_LOGIN_LOCK_SECONDS", 900)
 # ----------------------------------------------------------------------------------------
 
 INSTALLED_APPS = [
@@ -86,6 +88,7 @@ MIDDLEWARE = [
 ROOT_URLCONF = "gridlink.urls"
 WSGI_APPLICATION = "gridlink.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["gridlink.accounts.backends.ThrottledModelBackend"]
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "web:login"

@@ -51,7 +51,11 @@ def test_departments_list_their_areas(client, personas):
 
 @pytest.mark.parametrize(
     ("lat", "lon", "code"),
-    [(35.85, 120.05, "370211001001001"), (35.95, 120.35, "370211002002002"), (35.81, 120.15, "370211001001002")],
+    [
+        (35.85, 120.05, "370211001001001"),
+        (35.95, 120.35, "370211002002002"),
+        (35.81, 120.15, "370211001001002"),
+    ],
 )
 def test_locate_returns_grid_and_ancestors(client, personas, lat, lon, code):
     client.force_login(personas.resident)
@@ -68,7 +72,9 @@ def test_point_outside_every_grid_is_a_clear_404(client, personas):
     assert "No grid contains this point" in r.json()["detail"]
 
 
-@pytest.mark.parametrize("params", [{"lat": 95, "lon": 120}, {"lat": "abc", "lon": 120}, {"lat": 35.9}])
+@pytest.mark.parametrize(
+    "params", [{"lat": 95, "lon": 120}, {"lat": "abc", "lon": 120}, {"lat": 35.9}]
+)
 def test_bad_coordinates_name_the_field(client, personas, params):
     client.force_login(personas.resident)
     r = client.get("/api/v1/areas/locate", params)
@@ -82,7 +88,11 @@ def test_locator_sees_a_new_grid_after_a_revision_bump(client, personas, tree, s
     assert client.get("/api/v1/areas/locate", {"lat": 36.05, "lon": 120.05}).status_code == 404
     community = tree.communities[1]
     AreaFactory(
-        code=community.code + "003", level=4, kind="grid", parent=community, geometry=square(120.0, 36.0, 120.1, 36.1)
+        code=community.code + "003",
+        level=4,
+        kind="grid",
+        parent=community,
+        geometry=square(120.0, 36.0, 120.1, 36.1),
     )
     geo_revision_bump()
     locator.invalidate()

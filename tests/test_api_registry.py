@@ -11,7 +11,9 @@ def people(tree):
     """Two residents in grid A1-1, one in grid A1-2, one in street B."""
     g = tree.grids
     return {
-        "a11": ResidentFactory(grid=g[0], id_number="370211199001011236", phone="13800138000", name="张三"),
+        "a11": ResidentFactory(
+            grid=g[0], id_number="370211199001011236", phone="13800138000", name="张三"
+        ),
         "a11b": ResidentFactory(grid=g[0]),
         "a12": ResidentFactory(grid=g[1]),
         "b": ResidentFactory(grid=g[4]),
@@ -20,7 +22,9 @@ def people(tree):
 
 def test_anonymous_is_401(client, people):
     assert client.get("/api/v1/registry/residents").status_code == 401
-    r = client.post("/api/v1/registry/residents/1/unmask", {"purpose": "x"}, content_type="application/json")
+    r = client.post(
+        "/api/v1/registry/residents/1/unmask", {"purpose": "x"}, content_type="application/json"
+    )
     assert r.status_code == 401
 
 
@@ -67,7 +71,11 @@ def test_unmask_with_purpose_reveals_and_logs(client, personas, people):
     assert r.status_code == 200, r.content
     assert r.json()["values"] == {"id_number": "370211199001011236"}
     record = AccessRecord.objects.get()
-    assert (record.actor_username, record.kind, record.subject_type) == ("grid1", "unmask", "resident")
+    assert (record.actor_username, record.kind, record.subject_type) == (
+        "grid1",
+        "unmask",
+        "resident",
+    )
     assert record.subject_ids == [pk]
     assert record.fields == ["id_number"]
     assert record.purpose == "核实案件 GL-2026-0001"
@@ -77,7 +85,11 @@ def test_unmask_with_purpose_reveals_and_logs(client, personas, people):
 
 def test_unmask_without_purpose_names_the_field_and_logs_nothing(client, personas, people):
     client.force_login(personas.grid_worker)
-    r = client.post(f"/api/v1/registry/residents/{people['a11'].pk}/unmask", {"purpose": " "}, content_type="application/json")
+    r = client.post(
+        f"/api/v1/registry/residents/{people['a11'].pk}/unmask",
+        {"purpose": " "},
+        content_type="application/json",
+    )
     assert r.status_code == 400
     assert r.json()["errors"][0]["field"] == "purpose"
     assert AccessRecord.objects.count() == 0
@@ -96,7 +108,11 @@ def test_unmask_unknown_field_is_refused(client, personas, people):
 
 def test_role_without_unmask_is_denied_and_the_attempt_logged(client, personas, people):
     client.force_login(personas.dept_handler)
-    r = client.post(f"/api/v1/registry/residents/{people['b'].pk}/unmask", {"purpose": "案件 12345"}, content_type="application/json")
+    r = client.post(
+        f"/api/v1/registry/residents/{people['b'].pk}/unmask",
+        {"purpose": "案件 12345"},
+        content_type="application/json",
+    )
     assert r.status_code == 403
     record = AccessRecord.objects.get()
     assert record.outcome == "denied"
@@ -104,7 +120,11 @@ def test_role_without_unmask_is_denied_and_the_attempt_logged(client, personas, 
 
 def test_unmask_out_of_scope_is_404(client, personas, people):
     client.force_login(personas.grid_worker)
-    r = client.post(f"/api/v1/registry/residents/{people['b'].pk}/unmask", {"purpose": "案件 12345"}, content_type="application/json")
+    r = client.post(
+        f"/api/v1/registry/residents/{people['b'].pk}/unmask",
+        {"purpose": "案件 12345"},
+        content_type="application/json",
+    )
     assert r.status_code == 404
     assert AccessRecord.objects.count() == 0
 
@@ -114,17 +134,25 @@ def test_session_unmask_needs_csrf(personas, people):
 
     client = Client(enforce_csrf_checks=True)
     client.force_login(personas.grid_worker)
-    r = client.post(f"/api/v1/registry/residents/{people['a11'].pk}/unmask", {"purpose": "案件 12345"}, content_type="application/json")
+    r = client.post(
+        f"/api/v1/registry/residents/{people['a11'].pk}/unmask",
+        {"purpose": "案件 12345"},
+        content_type="application/json",
+    )
     assert r.status_code in (401, 403)
     assert AccessRecord.objects.count() == 0
 
 
 def test_sensitive_tags_only_for_granted_roles(client, personas, people):
-    disability = TagFactory(code="disability", name_zh="残疾", sensitive=True, granted_roles=["community_staff"])
+    disability = TagFactory(
+        code="disability", name_zh="残疾", sensitive=True, granted_roles=["community_staff"]
+    )
     volunteer = TagFactory(code="volunteer", name_zh="志愿者")
     people["a11"].tags.add(disability, volunteer)
     client.force_login(personas.grid_worker)
-    assert client.get(f"/api/v1/registry/residents/{people['a11'].pk}").json()["tags"] == ["volunteer"]
+    assert client.get(f"/api/v1/registry/residents/{people['a11'].pk}").json()["tags"] == [
+        "volunteer"
+    ]
     client.force_login(personas.community_staff)
     tags = client.get(f"/api/v1/registry/residents/{people['a11'].pk}").json()["tags"]
     assert sorted(tags) == ["disability", "volunteer"]
@@ -135,7 +163,9 @@ def test_search_by_exact_id_number_but_not_by_fragment(client, personas, people)
     hit = client.get("/api/v1/registry/residents", {"q": "370211199001011236"}).json()["items"]
     assert [i["id"] for i in hit] == [people["a11"].pk]
     assert client.get("/api/v1/registry/residents", {"q": "19900101"}).json()["items"] == []
-    assert [i["id"] for i in client.get("/api/v1/registry/residents", {"q": "张三"}).json()["items"]] == [people["a11"].pk]
+    assert [
+        i["id"] for i in client.get("/api/v1/registry/residents", {"q": "张三"}).json()["items"]
+    ] == [people["a11"].pk]
 
 
 def test_keyset_pagination_walks_every_row_once(client, personas, tree):
@@ -182,6 +212,10 @@ def test_organisations_masked_scoped_and_unmaskable(client, personas, tree):
     assert [i["id"] for i in items] == [org.pk]
     assert items[0]["contact_phone"] == "139****5678"
     assert client.get(f"/api/v1/registry/organisations/{other.pk}").status_code == 404
-    r = client.post(f"/api/v1/registry/organisations/{org.pk}/unmask", {"purpose": "联系企业整改"}, content_type="application/json")
+    r = client.post(
+        f"/api/v1/registry/organisations/{org.pk}/unmask",
+        {"purpose": "联系企业整改"},
+        content_type="application/json",
+    )
     assert r.json()["values"] == {"contact_phone": "13912345678"}
     assert AccessRecord.objects.get().subject_type == "organisation"

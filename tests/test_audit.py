@@ -12,7 +12,14 @@ pytestmark = pytest.mark.django_db
 
 def _fill(n=5):
     for i in range(n):
-        audit_record(actor=None, action="test.action", target_type="thing", target_id=i, data={"i": i, "名": "值"}, ip="10.0.0.1")
+        audit_record(
+            actor=None,
+            action="test.action",
+            target_type="thing",
+            target_id=i,
+            data={"i": i, "名": "值"},
+            ip="10.0.0.1",
+        )
 
 
 def _raw(sql, params=()):
@@ -55,7 +62,11 @@ def test_a_rehashed_row_breaks_the_next_link():
 
     row.target_id = "forged"
     forged_hash = entry_digest(row, row.prev_hash)
-    _raw(f"UPDATE {AuditEvent._meta.db_table} SET target_id = 'forged', entry_hash = %s WHERE seq = 2", [forged_hash])
+    _raw(
+        f"UPDATE {AuditEvent._meta.db_table} SET target_id = 'forged', entry_hash = %s "
+        "WHERE seq = 2",
+        [forged_hash],
+    )
     _, problem = chain_verify(AuditEvent)
     assert problem.seq == 3
     assert "link" in problem.reason
@@ -79,7 +90,15 @@ def test_a_deleted_tail_is_reported_missing():
 
 def test_access_log_is_chained_separately():
     _fill(2)
-    access_record(actor=None, kind="unmask", subject_type="resident", subject_ids=[3, 1], fields=["phone"], purpose="案件 123", ip=None)
+    access_record(
+        actor=None,
+        kind="unmask",
+        subject_type="resident",
+        subject_ids=[3, 1],
+        fields=["phone"],
+        purpose="案件 123",
+        ip=None,
+    )
     record = AccessRecord.objects.get()
     assert record.seq == 1
     assert record.subject_ids == [1, 3]
@@ -96,3 +115,19 @@ def test_audit_export_writes_every_entry(tmp_path):
     lines = out.read_text(encoding="utf-8").splitlines()
     assert len(lines) == 4
     assert lines[0].startswith("id,seq,at")
+
+
+def test_prune_keeps_the_rest_of_the_chain_verifiable(capsys, settings):
+    import time_machine
+
+    with time_machine.travel("2025-01-01 10:00 +0800"):
+        _fill(3)
+    _fill(2)
+    settings.GRIDLINK_LOG_RETENTION_DAYS = 183
+    call_command("audit", "prune", "--log", "audit")
+    assert "pruned 3 entries" in capsys.readouterr().out
+    assert list(AuditEvent.objects.values_list("seq", flat=True)) == [4, 5]
+    assert chain_verify(AuditEvent) == (2, None)
+    _raw(f"DELETE FROM {AuditEvent._meta.db_table} WHERE seq = 4")
+    _, problem = chain_verify(AuditEvent)
+    assert problem.seq == 4

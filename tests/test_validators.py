@@ -13,7 +13,14 @@ from gridlink.core.validators import (
 from gridlink.registry.masking import mask_id_number, mask_phone
 
 
-@pytest.mark.parametrize("value", ["11010519491231002X", "11010519491231002x", make_id_number("370211", dt.date(2001, 2, 28), 17)])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "11010519491231002X",
+        "11010519491231002x",
+        make_id_number("370211", dt.date(2001, 2, 28), 17),
+    ],
+)
 def test_valid_id_numbers(value):
     validate_id_number(value)
 
@@ -47,13 +54,17 @@ def test_valid_mobiles(value):
     validate_mobile(value)
 
 
-@pytest.mark.parametrize("value", ["12800138000", "1380013800", "138001380000", "+8613800138000", "1380013800a"])
+@pytest.mark.parametrize(
+    "value", ["12800138000", "1380013800", "138001380000", "+8613800138000", "1380013800a"]
+)
 def test_invalid_mobiles(value):
     with pytest.raises(ValidationError):
         validate_mobile(value)
 
 
-@pytest.mark.parametrize("value", ["91350100M000100Y43", "91110000802100433B", make_credit_code("52370211MJ1234567")])
+@pytest.mark.parametrize(
+    "value", ["91350100M000100Y43", "91110000802100433B", make_credit_code("52370211MJ1234567")]
+)
 def test_valid_credit_codes(value):
     validate_credit_code(value)
 

@@ -61,8 +61,9 @@ def _rows(model: type[ChainedEntry]) -> Iterator[ChainedEntry]:
 
 def chain_verify(model: type[ChainedEntry]) -> tuple[int, ChainProblem | None]:
     """Walk one chain; return (entries checked, first problem or None)."""
-    expected_seq = 1
-    prev_hash = GENESIS
+    head = ChainHead.objects.filter(chain=model.CHAIN).first()
+    expected_seq = (head.base_seq if head else 0) + 1
+    prev_hash = head.base_hash if head else GENESIS
     checked = 0
     for row in _rows(model):
         if row.seq != expected_seq:
@@ -78,15 +79,36 @@ def chain_verify(model: type[ChainedEntry]) -> tuple[int, ChainProblem | None]:
         prev_hash = row.entry_hash
         expected_seq += 1
         checked += 1
-    head = ChainHead.objects.filter(chain=model.CHAIN).first()
     last_seq = head.last_seq if head else 0
-    if last_seq > checked:
-        return checked, ChainProblem(model.CHAIN, checked + 1, "missing (deleted) entry at the end")
+    if last_seq >= expected_seq:
+        return checked, ChainProblem(
+            model.CHAIN, expected_seq, "missing (deleted) entry at the end"
+        )
     if head and head.last_hash != prev_hash:
         return checked, ChainProblem(
             model.CHAIN, checked, "chain head does not match the last entry"
         )
     return checked, None
+
+
+@transaction.atomic
+def chain_prune(model: type[ChainedEntry], *, before: dt.datetime) -> int:
+    """Delete entries older than `before`, moving the chain's anchor past them.
+
+    Only whole prefixes are pruned, so what remains still verifies from the anchor.
+    """
+    head = ChainHead.objects.select_for_update().filter(chain=model.CHAIN).first()
+    if head is None:
+        return 0
+    manager = model._default_manager
+    last_old = manager.filter(at__lt=before).order_by("-seq").first()
+    if last_old is None:
+        return 0
+    deleted, _ = manager.filter(seq__lte=last_old.seq).delete()
+    head.base_seq = last_old.seq
+    head.base_hash = last_old.entry_hash
+    head.save(update_fields=["base_seq", "base_hash"])
+    return deleted
 
 
 CHAINS: dict[str, type[ChainedEntry]] = {"audit": AuditEvent, "access": AccessRecord}

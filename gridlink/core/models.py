@@ -112,6 +112,10 @@ class ChainHead(models.Model):
     chain = models.CharField(max_length=20, primary_key=True)
     last_seq = models.PositiveBigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="0" * 64)
+    # After entries past retention are pruned, the chain is verified from this anchor:
+    # the seq and hash of the last pruned entry.
+    base_seq = models.PositiveBigIntegerField(default=0)
+    base_hash = models.CharField(max_length=64, default="0" * 64)
 
     def __str__(self) -> str:
         return f"{self.chain}@{self.last_seq}"
@@ -128,3 +132,15 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.worker_id} seen {self.seen_at:%Y-%m-%d %H:%M:%S}"
+
+
+class PeriodicJob(models.Model):
+    """When a periodic task is next due; claimed by a conditional update so that of several
+    workers exactly one enqueues it (see `gridlink.core.schedule`)."""
+
+    name = models.CharField(max_length=64, primary_key=True)
+    next_run_at = models.DateTimeField()
+    last_enqueued_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} next {self.next_run_at:%Y-%m-%d %H:%M}"

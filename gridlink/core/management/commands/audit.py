@@ -1,14 +1,17 @@
-"""gridlink audit verify [--log audit|access|all] · gridlink audit export FILE --log …"""
+"""gridlink audit verify|prune [--log audit|access|all] · gridlink audit export FILE --log …"""
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from argparse import ArgumentParser
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
-from gridlink.core.ledger import CHAINS, chain_verify
+from gridlink.core.ledger import CHAINS, chain_prune, chain_verify
 
 
 class Command(BaseCommand):
@@ -20,6 +23,8 @@ class Command(BaseCommand):
             "verify", help="walk each chain; name the first broken or missing entry"
         )
         verify.add_argument("--log", choices=[*CHAINS, "all"], default="all")
+        prune = sub.add_parser("prune", help="delete entries older than the retention period")
+        prune.add_argument("--log", choices=[*CHAINS, "all"], default="all")
         export = sub.add_parser("export", help="write one log to a CSV file")
         export.add_argument("file")
         export.add_argument("--log", choices=list(CHAINS), default="audit")
@@ -27,6 +32,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "verify":
             self._verify(options["log"])
+        elif options["action"] == "prune":
+            self._prune(options["log"])
         else:
             self._export(options["log"], options["file"])
 
@@ -42,6 +49,13 @@ class Command(BaseCommand):
                 self.stdout.write(f"ok {name} log: {checked} entries, chain intact")
         if failed:
             raise CommandError("audit verification failed", returncode=1)
+
+    def _prune(self, which: str) -> None:
+        days = settings.GRIDLINK_LOG_RETENTION_DAYS
+        before = timezone.now() - dt.timedelta(days=days)
+        for name in list(CHAINS) if which == "all" else [which]:
+            deleted = chain_prune(CHAINS[name], before=before)
+            self.stdout.write(f"{name} log: pruned {deleted} entries older than {days} days")
 
     def _export(self, which: str, path: str) -> None:
         model = CHAINS[which]

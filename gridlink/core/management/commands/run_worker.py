@@ -1,4 +1,5 @@
-"""gridlink worker: the background worker (django-tasks-db) with a heartbeat for /healthz."""
+"""gridlink worker: the background worker (django-tasks-db), with a heartbeat for /healthz
+and the periodic-job scheduler (`gridlink.core.schedule`)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
 from gridlink.core.models import WorkerHeartbeat
+from gridlink.core.schedule import schedule_due
 
 
 def beat(worker_id: str, started_at: Any) -> None:
@@ -42,11 +44,13 @@ class Command(BaseCommand):
         started_at = timezone.now()
         stop = threading.Event()
         beat(worker_id, started_at)
+        schedule_due()
 
         def heartbeat_loop() -> None:
             while not stop.wait(settings.GRIDLINK_WORKER_HEARTBEAT_SECONDS):
                 try:
                     beat(worker_id, started_at)
+                    schedule_due()
                 except DatabaseError as exc:  # a missed beat is reported by /healthz going stale
                     self.stderr.write(f"heartbeat failed: {exc}")
                 finally:

@@ -1,0 +1,28 @@
+"""The authentication backend: Django's model backend behind the sign-in throttle."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.backends import ModelBackend
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+
+from gridlink.accounts.throttle import login_retry_after
+from gridlink.core.audit import client_ip
+
+
+class ThrottledModelBackend(ModelBackend):
+    """Refuses every password check (right or wrong) while the username or address is locked."""
+
+    def authenticate(
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        ip = client_ip(request.META) if request is not None else None
+        if username and login_retry_after(username=username, ip=ip) is not None:
+            raise PermissionDenied("too many failed sign-ins")
+        return super().authenticate(request, username=username, password=password, **kwargs)

@@ -1,0 +1,37 @@
+"""Background tasks of the core app, run by the database-backed worker."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.tasks import task
+from django.utils import timezone
+
+from gridlink.core.audit import audit_record
+from gridlink.core.ledger import CHAINS, chain_prune, chain_verify
+
+
+@task()
+def verify_logs() -> dict[str, object]:
+    """Walk both hash chains; record the result in the audit log."""
+    result: dict[str, object] = {}
+    broken = False
+    for name, model in CHAINS.items():
+        checked, problem = chain_verify(model)
+        result[name] = {"checked": checked, "problem": str(problem) if problem else None}
+        broken = broken or problem is not None
+    audit_record(
+        actor=None,
+        action="audit.verified",
+        data=result,
+        outcome="failure" if broken else "success",
+    )
+    return result
+
+
+@task()
+def prune_logs() -> dict[str, int]:
+    """Delete log entries older than GRIDLINK_LOG_RETENTION_DAYS (never less than 183)."""
+    before = timezone.now() - dt.timedelta(days=settings.GRIDLINK_LOG_RETENTION_DAYS)
+    return {name: chain_prune(model, before=before) for name, model in CHAINS.items()}

@@ -1,0 +1,45 @@
+import time_machine
+from django.contrib.auth import authenticate
+from django.test import RequestFactory
+
+from gridlink.accounts.throttle import login_retry_after
+from tests.factories import UserFactory
+
+
+def _fail(username, ip="10.0.0.9"):
+    request = RequestFactory().post("/login/", REMOTE_ADDR=ip)
+    assert authenticate(request, username=username, password="wrong") is None
+
+
+def test_five_failures_lock_the_username_for_the_window(db, settings):
+    settings.GRIDLINK_LOGIN_MAX_FAILURES = 5
+    settings.GRIDLINK_LOGIN_LOCK_SECONDS = 900
+    UserFactory(username="victim")
+    with time_machine.travel("2026-03-02 09:00 +0800", tick=False) as traveller:
+        for _ in range(4):
+            _fail("victim")
+        assert login_retry_after(username="victim", ip="10.0.0.8") is None
+        _fail("victim")
+        wait = login_retry_after(username="victim", ip="10.0.0.8")
+        assert wait == 900
+        assert login_retry_after(username="someone-else", ip="10.0.0.8") is None
+        traveller.shift(901)
+        assert login_retry_after(username="victim", ip="10.0.0.8") is None
+
+
+def test_many_failures_from_one_address_lock_that_address(db, settings):
+    settings.GRIDLINK_LOGIN_MAX_FAILURES = 2
+    for i in range(10):
+        _fail(f"user{i}", ip="10.9.9.9")
+    assert login_retry_after(username="fresh", ip="10.9.9.9") is not None
+    assert login_retry_after(username="fresh", ip="10.9.9.8") is None
+
+
+def test_a_locked_username_cannot_sign_in_even_with_the_right_password(db, settings):
+    settings.GRIDLINK_LOGIN_MAX_FAILURES = 3
+    UserFactory(username="target", password="right-password-1")
+    request = RequestFactory().post("/login/", REMOTE_ADDR="10.0.0.1")
+    assert authenticate(request, username="target", password="right-password-1") is not None
+    for _ in range(3):
+        _fail("target")
+    assert authenticate(request, username="target", password="right-password-1") is None
