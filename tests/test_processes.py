@@ -97,7 +97,7 @@ def test_token_command_prints_a_working_token_and_rejects_unknown_users(live_ser
     assert token.startswith("gl_")
     import urllib.request
 
-    req = urllib.request.Request(
+    req = urllib.request.Request(  # noqa: S310  (http URL of our own live server)
         f"{live_server.url}/api/v1/departments", headers={"Authorization": f"Bearer {token}"}
     )
     with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310  (our own live server)

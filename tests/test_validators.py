@@ -88,3 +88,13 @@ def test_masking_keeps_the_agreed_characters():
     assert mask_id_number("370211199001011234") == "370211********1234"
     assert mask_phone("13800138000") == "138****8000"
     assert mask_phone("") == ""
+
+
+def test_resident_clean_checks_sex_and_birth_date_against_the_id_number():
+    from gridlink.registry.models import Resident
+
+    resident = Resident(id_number="11010519491231002X", sex="M", birth_date=dt.date(1950, 1, 1))
+    with pytest.raises(ValidationError) as info:
+        resident.clean()
+    assert set(info.value.message_dict) == {"sex", "birth_date"}
+    Resident(id_number="11010519491231002X", sex="F", birth_date=dt.date(1949, 12, 31)).clean()

@@ -171,3 +171,25 @@ def make_id_number(region: str, born: dt.date, sequence: int) -> str:
 def make_credit_code(body17: str) -> str:
     """Complete a 17-character credit code body with its check character."""
     return body17 + uscc_check_char(body17)
+
+
+def id_number_disagreements(
+    *, id_number: str, sex: str | None, birth_date: dt.date | None
+) -> dict[str, str]:
+    """Where sex or birth date disagree with a valid ID number (GB 11643), by field name.
+
+    The 17th character of the ID number is odd for men and even for women, and characters
+    7–14 are the birth date. Call only with an ID number that passed `validate_id_number`.
+    """
+    problems: dict[str, str] = {}
+    want_sex = sex_from_id(id_number)
+    if sex and sex != want_sex:
+        problems["sex"] = _(
+            "Sex %(sex)s does not match the ID number, whose 17th digit says %(want)s."
+        ) % {"sex": sex, "want": want_sex}
+    want_birth = birth_date_from_id(id_number)
+    if birth_date and birth_date != want_birth:
+        problems["birth_date"] = _(
+            "Birth date %(date)s does not match the ID number, which says %(want)s."
+        ) % {"date": birth_date.isoformat(), "want": want_birth.isoformat()}
+    return problems

@@ -136,7 +136,7 @@ class Area(models.Model):
                 _("A %(level)s code has %(n)d digits.")
                 % {"level": Level(self.level).label, "n": want}
             )
-        if self.parent_id is not None and self.parent is not None:
+        if self.level and self.parent_id is not None and self.parent is not None:
             if self.parent.level != self.level - 1:
                 errors["parent"] = str(_("The parent must be one level up."))
             elif not self.code.startswith(self.parent.code):

@@ -7,11 +7,17 @@ Every record sits in a grid (`grid`), which is what scoped reads filter on.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from gridlink.core.validators import validate_credit_code, validate_id_number, validate_mobile
+from gridlink.core.validators import (
+    id_number_disagreements,
+    validate_credit_code,
+    validate_id_number,
+    validate_mobile,
+)
 from gridlink.geo.models import Area
 
 
@@ -122,6 +128,17 @@ class Resident(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        try:
+            validate_id_number(self.id_number)
+        except ValidationError:
+            return  # the field validator reports it; sex and birth date can't be compared
+        problems = id_number_disagreements(
+            id_number=self.id_number.upper(), sex=self.sex or None, birth_date=self.birth_date
+        )
+        if problems:
+            raise ValidationError(problems)
 
 
 class OrganisationKind(models.TextChoices):

@@ -1,0 +1,456 @@
+"""Per-kind rules that turn one parsed row into a model instance to upsert.
+
+Each handler knows its natural key, how to fetch the existing rows and the referenced rows
+for a chunk of the file in a few queries, how to parse each column, and what to check across
+columns. The engine in `importer.py` does the rest (compare, validate, save, report).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from django.core.exceptions import ValidationError
+from django.db.models import Model
+from django.utils.translation import gettext as _
+
+from gridlink.core.validators import (
+    birth_date_from_id,
+    id_number_disagreements,
+    normalise_id_number,
+    sex_from_id,
+    validate_id_number,
+)
+from gridlink.geo.models import Area, AreaKind, Department, DepartmentKind, GridType, Level
+from gridlink.registry.exchange.cells import (
+    KEEP,
+    REQUIRED,
+    RowParser,
+    choice_parser,
+    float_parser,
+    normalise_phone,
+    parse_date,
+    parse_int,
+    parse_json_object,
+    split_list,
+    unmasked,
+)
+from gridlink.registry.exchange.kinds import KINDS, KindSpec
+from gridlink.registry.exchange.lookups import AreaIndex, Scope, in_chunk, lookup
+from gridlink.registry.models import (
+    Building,
+    BuildingUse,
+    Household,
+    Organisation,
+    OrganisationKind,
+    ResidenceType,
+    Resident,
+    Sex,
+    Tag,
+)
+
+# --- The handler protocol ---------------------------------------------------------------
+
+
+@dataclass
+class Parsed:
+    m2m: dict[str, set[int]] = field(default_factory=dict)
+    # Fields whose problems the handler already reported, so full_clean need not repeat them.
+    exclude: set[str] = field(default_factory=set)
+
+
+class Handler[M: Model]:
+    kind: ClassVar[str]
+    model: type[M]
+    # Model field → column, where they differ (for full_clean's messages).
+    columns_of_fields: ClassVar[dict[str, str]] = {}
+    # Foreign keys the handler resolves itself from codes (full_clean need not query them).
+    resolved: ClassVar[tuple[str, ...]] = ()
+    # Fields saved with every update besides the changed ones.
+    always_update: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, *, scope: Scope, areas: AreaIndex) -> None:
+        self.scope = scope
+        self.areas = areas
+        self.existing_rows: dict[str, M] = {}
+        self.written = 0
+
+    @property
+    def spec(self) -> KindSpec:
+        return KINDS[self.kind]
+
+    def column_of(self, field_name: str) -> str:
+        return self.columns_of_fields.get(field_name, field_name)
+
+    def key(self, values: Mapping[str, str]) -> str:
+        return values.get(self.spec.key, "").strip()
+
+    def prefetch(self, keys: set[str], rows: Sequence[Mapping[str, str]]) -> None:
+        lookup = {f"{self.spec.key}__in": keys}
+        self.existing_rows = {
+            getattr(obj, self.spec.key): obj for obj in self.existing_queryset().filter(**lookup)
+        }
+
+    def existing_queryset(self) -> Any:
+        return self.model._default_manager.all()
+
+    def existing(self, key: str) -> M | None:
+        return self.existing_rows.get(key)
+
+    def parse(self, p: RowParser, existing: M | None) -> Parsed:
+        raise NotImplementedError
+
+    def check(self, instance: M, existing_path: str | None, p: RowParser) -> None:
+        """Cross-column checks once the instance holds the new values."""
+
+    def can_run_model_clean(self, instance: M) -> bool:
+        """Whether the model's clean() can run on this instance (else only field checks)."""
+        return True
+
+    def m2m_current(self, instance: M, name: str) -> set[int]:
+        return {obj.pk for obj in getattr(instance, name).all()}
+
+    def saved(self, instance: M, m2m: dict[str, set[int]]) -> None:
+        for name, ids in m2m.items():
+            getattr(instance, name).set(ids)
+        self.written += 1
+
+    def path_of(self, instance: M) -> str | None:
+        """The area path that decides whether the importing user may write this row."""
+        grid_id = getattr(instance, "grid_id", None)
+        area = self.areas.by_id.get(grid_id) if grid_id else None
+        return area.path if area else None
+
+    def check_scope(self, instance: M, existing_path: str | None, p: RowParser) -> None:
+        if self.scope.unrestricted:
+            return
+        for path in (existing_path, self.path_of(instance)):
+            if path is not None and not self.scope.covers(path):
+                p.errors.add("grid_code", _("This grid is outside the area you may import into."))
+                return
+
+
+# --- Areas and departments --------------------------------------------------------------
+
+
+class AreaHandler(Handler[Area]):
+    kind = "areas"
+    model = Area
+    columns_of_fields: ClassVar[dict[str, str]] = {"parent": "parent_code"}
+    resolved = ("parent",)
+    always_update = ("updated_at",)
+
+    level = staticmethod(choice_parser(Level))
+    area_kind = staticmethod(choice_parser(AreaKind))
+    grid_type = staticmethod(choice_parser(GridType))
+
+    def parse(self, p: RowParser, existing: Area | None) -> Parsed:
+        p.take("code", "code", blank=REQUIRED)
+        p.take("parent_code", "parent", self.areas.area, empty=None)
+        p.take("level", "level", self.level, blank=REQUIRED)
+        p.take("kind", "kind", self.area_kind, blank=REQUIRED)
+        p.take("name_zh", "name_zh", blank=REQUIRED)
+        p.take("name_en", "name_en")
+        p.take("grid_type", "grid_type", self.grid_type)
+        p.take("households", "households", parse_int, blank=KEEP)
+        p.take("residents", "residents", parse_int, blank=KEEP)
+        p.take("valid_from", "valid_from", parse_date, blank=KEEP)
+        p.take("valid_to", "valid_to", parse_date, empty=None)
+        p.take("geometry", "geometry", parse_json_object, empty=None)
+        return Parsed()
+
+    def can_run_model_clean(self, instance: Area) -> bool:
+        # Area.clean() computes with the level; a level that did not parse is reported already.
+        return instance.level is not None
+
+    def path_of(self, instance: Area) -> str | None:
+        """A stored area's own path; for a new one, its parent's (where it will sit)."""
+        if instance.pk and instance.path:
+            return instance.path
+        parent = self.areas.by_id.get(instance.parent_id) if instance.parent_id else None
+        return parent.path if parent else None
+
+    def check_scope(self, instance: Area, existing_path: str | None, p: RowParser) -> None:
+        if self.scope.unrestricted:
+            return
+        target = existing_path or self.path_of(instance)
+        if target is None or not self.scope.covers(target):
+            p.errors.add("code", _("This area is outside the area you may import into."))
+
+    def saved(self, instance: Area, m2m: dict[str, set[int]]) -> None:
+        super().saved(instance, m2m)
+        self.areas.add(instance)
+
+
+class DepartmentHandler(Handler[Department]):
+    kind = "departments"
+    model = Department
+    columns_of_fields: ClassVar[dict[str, str]] = {"parent": "parent_code", "areas": "area_codes"}
+    resolved = ("parent",)
+
+    dept_kind = staticmethod(choice_parser(DepartmentKind))
+
+    def __init__(self, *, scope: Scope, areas: AreaIndex) -> None:
+        super().__init__(scope=scope, areas=areas)
+        # Departments are few; hold them all so a file can name a parent it created above.
+        self.by_code: dict[str, Department] = {d.code: d for d in Department.objects.order_by()}
+        self.served: dict[int, set[int]] = {}
+        for dept_id, area_id in Department.areas.through.objects.values_list(
+            "department_id", "area_id"
+        ):
+            self.served.setdefault(dept_id, set()).add(area_id)
+
+    def prefetch(self, keys: set[str], rows: Sequence[Mapping[str, str]]) -> None:
+        self.existing_rows = self.by_code
+
+    def parse(self, p: RowParser, existing: Department | None) -> Parsed:
+        parsed = Parsed()
+        p.take("code", "code", blank=REQUIRED)
+        p.take("name_zh", "name_zh", blank=REQUIRED)
+        p.take("name_en", "name_en")
+        p.take("kind", "kind", self.dept_kind, blank=REQUIRED)
+        p.take("parent_code", "parent", self._department, empty=None)
+        if p.present("area_codes"):
+            codes = split_list(p.raw("area_codes"))
+            unknown = [c for c in codes if c not in self.areas.by_code]
+            if unknown:
+                p.errors.add(
+                    "area_codes",
+                    _("No area has the code %(codes)s.") % {"codes": ", ".join(unknown)},
+                )
+            else:
+                parsed.m2m["areas"] = {self.areas.by_code[c].pk for c in codes}
+        return parsed
+
+    def _department(self, code: str) -> Department:
+        return lookup(self.by_code, code, _("No department has the code %(code)s."))
+
+    def check(self, instance: Department, existing_path: str | None, p: RowParser) -> None:
+        """A parent chain must end: no department may be its own ancestor."""
+        by_id = {d.pk: d for d in self.by_code.values()}
+        seen = {instance.code}
+        parent = instance.parent
+        while parent is not None:
+            if parent.code in seen:
+                p.errors.add(
+                    "parent_code",
+                    _("A department cannot be its own parent, directly or through others."),
+                )
+                return
+            seen.add(parent.code)
+            parent = by_id.get(parent.parent_id) if parent.parent_id else None
+
+    def m2m_current(self, instance: Department, name: str) -> set[int]:
+        return set(self.served.get(instance.pk, set()))
+
+    def check_scope(self, instance: Department, existing_path: str | None, p: RowParser) -> None:
+        if self.scope.unrestricted:
+            return
+        area_ids = set(self.served.get(instance.pk, set())) if instance.pk else set()
+        codes = split_list(p.raw("area_codes"))
+        area_ids |= {self.areas.by_code[c].pk for c in codes if c in self.areas.by_code}
+        if not area_ids or not all(self.scope.covers(self.areas.by_id[i].path) for i in area_ids):
+            p.errors.add(
+                "area_codes",
+                _("Departments serving areas outside your scope are not yours to import."),
+            )
+
+    def saved(self, instance: Department, m2m: dict[str, set[int]]) -> None:
+        super().saved(instance, m2m)
+        self.by_code[instance.code] = instance
+        if "areas" in m2m:
+            self.served[instance.pk] = set(m2m["areas"])
+
+
+# --- Registry ---------------------------------------------------------------------------
+
+
+class BuildingHandler(Handler[Building]):
+    kind = "buildings"
+    model = Building
+    columns_of_fields: ClassVar[dict[str, str]] = {"grid": "grid_code"}
+    resolved = ("grid",)
+
+    use = staticmethod(choice_parser(BuildingUse))
+    lat = staticmethod(float_parser(-90, 90))
+    lon = staticmethod(float_parser(-180, 180))
+
+    def parse(self, p: RowParser, existing: Building | None) -> Parsed:
+        p.take("address_code", "address_code", blank=REQUIRED)
+        p.take("address", "address", blank=REQUIRED)
+        p.take("name", "name")
+        p.take("grid_code", "grid", self.areas.grid, blank=REQUIRED)
+        p.take("lat", "lat", self.lat, blank=REQUIRED)
+        p.take("lon", "lon", self.lon, blank=REQUIRED)
+        p.take("use", "use", self.use, blank=REQUIRED)
+        p.take("floors", "floors", lambda raw: parse_int(raw, minimum=1, maximum=300), blank=KEEP)
+        return Parsed()
+
+
+class _WithBuildings[M: Model](Handler[M]):
+    """Handlers whose rows may name a building by its standard address code."""
+
+    def __init__(self, *, scope: Scope, areas: AreaIndex) -> None:
+        super().__init__(scope=scope, areas=areas)
+        self.buildings: dict[str, Building] = {}
+
+    def prefetch(self, keys: set[str], rows: Sequence[Mapping[str, str]]) -> None:
+        super().prefetch(keys, rows)
+        codes = in_chunk(rows, "building_address_code")
+        self.buildings = {
+            b.address_code: b
+            for b in Building.objects.filter(address_code__in=codes).only("id", "address_code")
+        }
+
+    def building(self, code: str) -> Building:
+        return lookup(self.buildings, code, _("No building has the address code %(code)s."))
+
+
+class HouseholdHandler(_WithBuildings[Household]):
+    kind = "households"
+    model = Household
+    columns_of_fields: ClassVar[dict[str, str]] = {
+        "grid": "grid_code",
+        "building": "building_address_code",
+    }
+    resolved = ("grid", "building")
+
+    def parse(self, p: RowParser, existing: Household | None) -> Parsed:
+        p.take("number", "number", blank=REQUIRED)
+        p.take("building_address_code", "building", self.building, empty=None)
+        p.take("room", "room")
+        p.take("grid_code", "grid", self.areas.grid, blank=REQUIRED)
+        return Parsed()
+
+
+class ResidentHandler(Handler[Resident]):
+    kind = "residents"
+    model = Resident
+    columns_of_fields: ClassVar[dict[str, str]] = {
+        "grid": "grid_code",
+        "household": "household_number",
+    }
+    resolved = ("grid", "household")
+
+    sex = staticmethod(choice_parser(Sex, {"男": Sex.MALE, "女": Sex.FEMALE}))
+    residence_type = staticmethod(choice_parser(ResidenceType))
+
+    def __init__(self, *, scope: Scope, areas: AreaIndex) -> None:
+        super().__init__(scope=scope, areas=areas)
+        self.tags: dict[str, int] = dict(Tag.objects.values_list("code", "id"))
+        self.households: dict[str, Household] = {}
+        self.tag_ids: dict[int, set[int]] = {}
+
+    def key(self, values: Mapping[str, str]) -> str:
+        return normalise_id_number(values.get("id_number", ""))
+
+    def prefetch(self, keys: set[str], rows: Sequence[Mapping[str, str]]) -> None:
+        super().prefetch(keys, rows)
+        # One query on the link table: prefetch_related would build a manager per resident.
+        self.tag_ids = {}
+        links = Resident.tags.through.objects.filter(
+            resident_id__in=[r.pk for r in self.existing_rows.values()]
+        ).values_list("resident_id", "tag_id")
+        for resident_id, tag_id in links:
+            self.tag_ids.setdefault(resident_id, set()).add(tag_id)
+        numbers = in_chunk(rows, "household_number")
+        self.households = {
+            h.number: h for h in Household.objects.filter(number__in=numbers).only("id", "number")
+        }
+
+    def household(self, number: str) -> Household:
+        return lookup(self.households, number, _("No household has the number %(code)s."))
+
+    def parse(self, p: RowParser, existing: Resident | None) -> Parsed:
+        parsed = Parsed(exclude={"id_number"})
+        p.take(
+            "id_number",
+            "id_number",
+            lambda raw: normalise_id_number(unmasked(raw)),
+            blank=REQUIRED,
+        )
+        p.take("name", "name", blank=REQUIRED)
+        p.take("sex", "sex", self.sex, blank=KEEP)
+        p.take("birth_date", "birth_date", parse_date, blank=KEEP)
+        p.take("phone", "phone", normalise_phone)
+        p.take("household_number", "household", self.household, empty=None)
+        p.take("grid_code", "grid", self.areas.grid, blank=REQUIRED)
+        p.take("residence_type", "residence_type", self.residence_type, blank=KEEP)
+        p.take("relation_to_head", "relation_to_head")
+        if p.present("tags"):
+            codes = split_list(p.raw("tags"))
+            unknown = [c for c in codes if c not in self.tags]
+            if unknown:
+                p.errors.add(
+                    "tags", _("No tag has the code %(codes)s.") % {"codes": ", ".join(unknown)}
+                )
+            else:
+                parsed.m2m["tags"] = {self.tags[c] for c in codes}
+        self._identity(p, parsed)
+        return parsed
+
+    def _identity(self, p: RowParser, parsed: Parsed) -> None:
+        """Check the ID number, then check (or fill in) sex and birth date from it."""
+        id_number = p.fields.get("id_number")
+        if not id_number:
+            parsed.exclude |= {"sex", "birth_date"} - set(p.fields)
+            return
+        try:
+            validate_id_number(id_number)
+        except ValidationError as exc:
+            p.errors.add("id_number", " ".join(exc.messages))
+            parsed.exclude |= {"sex", "birth_date"} - set(p.fields)
+            return
+        problems = id_number_disagreements(
+            id_number=id_number,
+            sex=p.fields.get("sex"),
+            birth_date=p.fields.get("birth_date"),
+        )
+        for field_name, message in problems.items():
+            p.errors.add(field_name, message)
+        p.fields.setdefault("sex", sex_from_id(id_number))
+        p.fields.setdefault("birth_date", birth_date_from_id(id_number))
+
+    def m2m_current(self, instance: Resident, name: str) -> set[int]:
+        return set(self.tag_ids.get(instance.pk, set()))
+
+
+class OrganisationHandler(_WithBuildings[Organisation]):
+    kind = "organisations"
+    model = Organisation
+    columns_of_fields: ClassVar[dict[str, str]] = {
+        "grid": "grid_code",
+        "building": "building_address_code",
+    }
+    resolved = ("grid", "building")
+
+    org_kind = staticmethod(choice_parser(OrganisationKind))
+
+    def key(self, values: Mapping[str, str]) -> str:
+        return values.get("credit_code", "").strip().upper()
+
+    def parse(self, p: RowParser, existing: Organisation | None) -> Parsed:
+        p.take("credit_code", "credit_code", lambda raw: raw.strip().upper(), blank=REQUIRED)
+        p.take("name", "name", blank=REQUIRED)
+        p.take("kind", "kind", self.org_kind, blank=REQUIRED)
+        p.take("grid_code", "grid", self.areas.grid, blank=REQUIRED)
+        p.take("building_address_code", "building", self.building, empty=None)
+        p.take("address", "address")
+        p.take("legal_representative", "legal_representative")
+        p.take("contact_phone", "contact_phone", normalise_phone)
+        p.take("employees", "employees", parse_int, blank=KEEP)
+        return Parsed()
+
+
+HANDLERS: dict[str, type[Handler[Any]]] = {
+    handler.kind: handler
+    for handler in (
+        AreaHandler,
+        DepartmentHandler,
+        BuildingHandler,
+        HouseholdHandler,
+        ResidentHandler,
+        OrganisationHandler,
+    )
+}
