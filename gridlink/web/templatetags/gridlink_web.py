@@ -1,0 +1,57 @@
+"""Template helpers for the web pages: names in the page's language, choice labels, roles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.db.models import Choices
+from django.utils.translation import get_language
+
+from gridlink.accounts.permissions import has_capability, roles_of
+from gridlink.accounts.roles import Role
+from gridlink.geo.models import GridType, Level
+from gridlink.registry.models import BuildingUse, OrganisationKind, ResidenceType, Sex
+
+register = template.Library()
+
+# Stored choice codes (as the present.* rows carry them) → the TextChoices that label them.
+CHOICES: dict[str, type[Choices]] = {
+    "sex": Sex,
+    "residence_type": ResidenceType,
+    "organisation_kind": OrganisationKind,
+    "building_use": BuildingUse,
+    "grid_type": GridType,
+    "level": Level,
+    "role": Role,
+}
+
+
+@register.filter
+def localname(obj: Any) -> str:
+    """`name_en` on an English page when there is one, else `name_zh`."""
+    lang = get_language() or ""
+    name_en = getattr(obj, "name_en", "")
+    return str(name_en if lang.startswith("en") and name_en else getattr(obj, "name_zh", obj))
+
+
+@register.filter
+def choice_label(value: Any, choices: str) -> str:
+    """The translated label of a stored choice code; the code itself if unknown."""
+    enum = CHOICES[choices]
+    for code, label in enum.choices:
+        if str(code) == str(value):
+            return str(label)
+    return "" if value is None else str(value)
+
+
+@register.filter
+def has_cap(user: Any, capability: str) -> bool:
+    return has_capability(user, capability)
+
+
+@register.simple_tag
+def role_labels(user: Any) -> list[str]:
+    """The user's roles, translated, in the order of the role list."""
+    held = roles_of(user) if user.is_authenticated else set()
+    return [str(role.label) for role in Role if role.value in held]
