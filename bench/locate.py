@@ -26,7 +26,7 @@ SEED = 1
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gridlink.settings")
     django.setup()
-    from gridlink.demo.generator import build_plan
+    from gridlink.demo.plan import build_plan
     from gridlink.geo.locator import AreaRef, GridIndex, PointOutsideGrids
     from gridlink.geo.models import Level
 

@@ -22,7 +22,7 @@ from gridlink.core.validators import (
     validate_id_number,
     validate_mobile,
 )
-from gridlink.demo.generator import DEMO_LOGINS, DEMO_PASSWORD, build_plan
+from gridlink.demo.plan import DEMO_LOGINS, DEMO_PASSWORD, build_plan
 from gridlink.geo.geometry import geometry_error
 from gridlink.geo.locator import locator
 from gridlink.geo.models import Area, AreaKind, Department, DepartmentKind, GeoRevision, Level

@@ -1,4 +1,4 @@
-"""Write a demo plan (`gridlink.demo.generator`) into an empty database.
+"""Write a demo plan (`gridlink.demo.plan`) into an empty database.
 
 Rows go in with `bulk_create`, a few thousand at a time, all inside one transaction: a
 seed either lands whole or not at all. People are written grid by grid as the plan
@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from gridlink.accounts.models import RoleAssignment, User
 from gridlink.core.audit import audit_record
-from gridlink.demo.generator import (
+from gridlink.demo.plan import (
     DEMO_PASSWORD,
     VALID_FROM,
     DemoPlan,

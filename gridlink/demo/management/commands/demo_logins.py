@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from gridlink.accounts.models import RoleAssignment, User
-from gridlink.demo.generator import DEMO_LOGINS, DEMO_PASSWORD
+from gridlink.demo.plan import DEMO_LOGINS, DEMO_PASSWORD
 
 
 class Command(BaseCommand):

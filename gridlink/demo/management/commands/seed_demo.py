@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from gridlink.demo.generator import SCALES, build_plan
+from gridlink.demo.plan import SCALES, build_plan
 from gridlink.demo.seed import DatabaseNotEmpty, demo_seed
 from gridlink.geo.models import Area
 
