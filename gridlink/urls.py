@@ -1,8 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
 from gridlink.api import api
 from gridlink.core.views import healthz
+
+admin.site.site_header = _("gridlink back-office")
+admin.site.site_title = _("gridlink back-office")
+admin.site.index_title = _("Reference data, users and logs")
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class AppendOnlyError(Exception):
@@ -70,7 +71,8 @@ class AuditEvent(ChainedEntry):
     HASHED_FIELDS = (*ChainedEntry.HASHED_FIELDS, "action", "target_type", "target_id", "data")
 
     class Meta(ChainedEntry.Meta):
-        verbose_name = "audit event"
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} by {self.actor_username or '-'}"
@@ -100,7 +102,8 @@ class AccessRecord(ChainedEntry):
     )
 
     class Meta(ChainedEntry.Meta):
-        verbose_name = "personal data access record"
+        verbose_name = _("personal data access record")
+        verbose_name_plural = _("personal data access records")
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.kind} {self.subject_type} by {self.actor_username or '-'}"
@@ -117,6 +120,10 @@ class ChainHead(models.Model):
     base_seq = models.PositiveBigIntegerField(default=0)
     base_hash = models.CharField(max_length=64, default="0" * 64)
 
+    class Meta:
+        verbose_name = _("log chain head")
+        verbose_name_plural = _("log chain heads")
+
     def __str__(self) -> str:
         return f"{self.chain}@{self.last_seq}"
 
@@ -130,6 +137,10 @@ class WorkerHeartbeat(models.Model):
     started_at = models.DateTimeField()
     seen_at = models.DateTimeField()
 
+    class Meta:
+        verbose_name = _("worker heartbeat")
+        verbose_name_plural = _("worker heartbeats")
+
     def __str__(self) -> str:
         return f"{self.worker_id} seen {self.seen_at:%Y-%m-%d %H:%M:%S}"
 
@@ -141,6 +152,10 @@ class PeriodicJob(models.Model):
     name = models.CharField(max_length=64, primary_key=True)
     next_run_at = models.DateTimeField()
     last_enqueued_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("periodic job")
+        verbose_name_plural = _("periodic jobs")
 
     def __str__(self) -> str:
         return f"{self.name} next {self.next_run_at:%Y-%m-%d %H:%M}"

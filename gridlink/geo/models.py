@@ -82,8 +82,8 @@ class Area(models.Model):
         _("grid type"), max_length=16, choices=GridType.choices, blank=True
     )
     geometry = models.JSONField(_("polygon (GeoJSON, WGS84)"), null=True, blank=True)
-    households = models.PositiveIntegerField(_("households"), default=0)
-    residents = models.PositiveIntegerField(_("residents"), default=0)
+    households = models.PositiveIntegerField(_("household count"), default=0)
+    residents = models.PositiveIntegerField(_("resident count"), default=0)
     valid_from = models.DateField(_("valid from"), default=timezone.localdate)
     valid_to = models.DateField(_("valid until"), null=True, blank=True)
     path = models.CharField(max_length=255, db_index=True, editable=False, default="")
@@ -92,6 +92,8 @@ class Area(models.Model):
     objects = AreaQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("area")
+        verbose_name_plural = _("areas")
         ordering = ["code"]
         indexes = [models.Index(fields=["level", "code"])]
         constraints = [
@@ -189,6 +191,8 @@ class Department(models.Model):
     active = models.BooleanField(default=True)
 
     class Meta:
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
         ordering = ["code"]
 
     def __str__(self) -> str:
@@ -201,6 +205,10 @@ class GeoRevision(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     revision = models.PositiveBigIntegerField(default=0)
     changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("geo revision")
+        verbose_name_plural = _("geo revisions")
 
     def __str__(self) -> str:
         return f"geo revision {self.revision}"

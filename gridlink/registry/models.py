@@ -37,6 +37,8 @@ class Tag(models.Model):
     )
 
     class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
         ordering = ["code"]
 
     def __str__(self) -> str:
@@ -65,6 +67,8 @@ class Building(models.Model):
     floors = models.PositiveSmallIntegerField(_("floors"), default=1)
 
     class Meta:
+        verbose_name = _("building")
+        verbose_name_plural = _("buildings")
         ordering = ["address_code"]
 
     def __str__(self) -> str:
@@ -82,6 +86,8 @@ class Household(models.Model):
     grid = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="households_registered")
 
     class Meta:
+        verbose_name = _("household")
+        verbose_name_plural = _("households")
         ordering = ["number"]
 
     def __str__(self) -> str:
@@ -123,6 +129,8 @@ class Resident(models.Model):
     tags = models.ManyToManyField(Tag, blank=True, related_name="residents")
 
     class Meta:
+        verbose_name = _("resident")
+        verbose_name_plural = _("residents")
         ordering = ["id"]
         indexes = [models.Index(fields=["grid", "name"])]
 
@@ -174,6 +182,8 @@ class Organisation(models.Model):
     employees = models.PositiveIntegerField(_("employees"), default=0)
 
     class Meta:
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
         ordering = ["credit_code"]
 
     def __str__(self) -> str:
@@ -197,6 +207,8 @@ class GridAssignment(models.Model):
     ended_on = models.DateField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("grid assignment")
+        verbose_name_plural = _("grid assignments")
         constraints = [
             models.CheckConstraint(
                 condition=Q(ended_on__isnull=True) | Q(ended_on__gte=models.F("started_on")),
