@@ -130,3 +130,18 @@ def test_openapi_document_is_served(client):
     paths = r.json()["paths"]
     assert "/api/v1/areas/locate" in paths
     assert "/api/v1/registry/residents/{resident_id}/unmask" in paths
+
+
+def test_moving_a_community_moves_its_subtree_and_the_scopes(tree, personas):
+    from gridlink.accounts.permissions import can_in_area, forget_cached_scopes
+    from gridlink.accounts.roles import Cap
+
+    community = Area.objects.get(code="370211002001")
+    grid = Area.objects.get(code="370211002001001")
+    assert not can_in_area(personas.dispatcher, Cap.REGISTRY_VIEW, grid)  # street A's dispatcher
+    community.parent = tree.streets[0]
+    community.save()
+    grid.refresh_from_db()
+    assert grid.path == f"{tree.streets[0].path}{community.pk}/{grid.pk}/"
+    forget_cached_scopes(personas.dispatcher)
+    assert can_in_area(personas.dispatcher, Cap.REGISTRY_VIEW, grid)

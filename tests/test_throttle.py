@@ -43,3 +43,15 @@ def test_a_locked_username_cannot_sign_in_even_with_the_right_password(db, setti
     for _ in range(3):
         _fail("target")
     assert authenticate(request, username="target", password="right-password-1") is None
+
+
+def test_sign_in_page_answers_429_with_retry_after_while_locked(client, db, settings):
+    settings.GRIDLINK_LOGIN_MAX_FAILURES = 2
+    UserFactory(username="clerk", password="right-password-1")
+    for _ in range(2):
+        r = client.post("/login/", {"username": "clerk", "password": "wrong"})
+        assert r.status_code == 200
+    r = client.post("/login/", {"username": "clerk", "password": "right-password-1"})
+    assert r.status_code == 429
+    assert 0 < int(r["Retry-After"]) <= settings.GRIDLINK_LOGIN_LOCK_SECONDS
+    assert "_auth_user_id" not in client.session

@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import models
-from django.db.models import Q
+from django.db import models, transaction
+from django.db.models import Q, Value
+from django.db.models.functions import Concat, Substr
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -112,12 +113,19 @@ class Area(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         # `path` is the one derived column: it makes subtree filters a prefix match.
-        super().save(*args, **kwargs)
-        parent_path = self.parent.path if self.parent_id and self.parent else "/"
-        path = f"{parent_path}{self.pk}/"
-        if path != self.path:
-            self.path = path
-            Area.objects.filter(pk=self.pk).update(path=path)
+        # When an area moves to another parent, its whole subtree moves with it.
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            parent_path = self.parent.path if self.parent_id and self.parent else "/"
+            path = f"{parent_path}{self.pk}/"
+            old = self.path
+            if path != old:
+                self.path = path
+                Area.objects.filter(pk=self.pk).update(path=path)
+                if old:
+                    Area.objects.filter(path__startswith=old).exclude(pk=self.pk).update(
+                        path=Concat(Value(path), Substr("path", len(old) + 1))
+                    )
 
     @property
     def name(self) -> str:

@@ -15,6 +15,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -23,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from gridlink.accounts.permissions import can_in_area, has_capability
 from gridlink.accounts.roles import Cap
+from gridlink.accounts.throttle import login_retry_after
 from gridlink.core.audit import client_ip
 from gridlink.core.errors import DomainError, NotPermitted
 from gridlink.geo.locator import PointOutsideGrids, locator
@@ -83,11 +85,32 @@ def _partial(request: AuthedRequest, template: str, name: str) -> str:
 
 # --- Sign-in and home ------------------------------------------------------------------------
 
-login_view = auth_views.LoginView.as_view(
+_login = auth_views.LoginView.as_view(
     template_name="web/login.html",
     authentication_form=LoginForm,
     redirect_authenticated_user=True,
 )
+
+
+def login_view(request: HttpRequest) -> HttpResponseBase:
+    """Django's sign-in, answering 429 with Retry-After while the account or address is locked."""
+    if request.method == "POST":
+        username = str(request.POST.get("username", ""))[:150]
+        wait = login_retry_after(username=username, ip=client_ip(request.META))
+        if wait is not None:
+            form = LoginForm(request, data=request.POST)
+            minutes = max(1, round(wait / 60))
+            form.add_error(
+                None,
+                _("Too many failed sign-ins. Try again in %(minutes)d minutes.")
+                % {"minutes": minutes},
+            )
+            response = render(request, "web/login.html", {"form": form}, status=429)
+            response["Retry-After"] = str(wait)
+            return response
+    return _login(request)
+
+
 logout_view = auth_views.LogoutView.as_view()
 
 
