@@ -303,3 +303,27 @@ def test_demo_logins_on_an_empty_database(db):
     out = StringIO()
     call_command("demo_logins", stdout=out)
     assert "No demo users" in out.getvalue()
+
+
+def test_every_demo_login_signs_in_through_the_form(seeded, client):
+    from gridlink.accounts.permissions import roles_of
+
+    for role, username in DEMO_LOGINS:
+        r = client.post("/login/", {"username": username, "password": DEMO_PASSWORD})
+        assert r.status_code == 302, f"{username} could not sign in"
+        home = client.get("/")
+        assert home.status_code == 200
+        assert role in roles_of(User.objects.get(username=username))
+        client.post("/logout/")
+
+
+def test_demo_admin_lists_areas_residents_and_organisations(seeded, client):
+    assert client.login(username="admin", password=DEMO_PASSWORD)
+    for url, expect in [
+        ("/admin/geo/area/", "370211001"),
+        ("/admin/registry/resident/", "370211********"),
+        ("/admin/registry/organisation/", "370211"),
+    ]:
+        r = client.get(url)
+        assert r.status_code == 200, url
+        assert expect in r.content.decode()

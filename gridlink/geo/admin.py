@@ -51,22 +51,7 @@ class AreaAdmin(ExchangeAdmin):
     search_fields = ("code", "name_zh", "name_en")
     autocomplete_fields = ("parent",)
     readonly_fields = ("path", "updated_at")
-    fields = (
-        "code",
-        "parent",
-        "level",
-        "kind",
-        "name_zh",
-        "name_en",
-        "grid_type",
-        "households",
-        "residents",
-        "valid_from",
-        "valid_to",
-        "geometry",
-        "path",
-        "updated_at",
-    )
+    fields = (*AreaAdminForm.Meta.fields, "path", "updated_at")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Area]:
         # Lists, searches and autocompletes never need the polygons; the change form loads
