@@ -131,3 +131,30 @@ def test_prune_keeps_the_rest_of_the_chain_verifiable(capsys, settings):
     _raw(f"DELETE FROM {AuditEvent._meta.db_table} WHERE seq = 4")
     _, problem = chain_verify(AuditEvent)
     assert problem.seq == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_appends_from_separate_connections_keep_one_unbroken_chain():
+    import threading
+
+    from django.db import connections
+
+    errors = []
+
+    def append_many(worker: int) -> None:
+        try:
+            for i in range(15):
+                audit_record(actor=None, action="test.concurrent", target_id=f"{worker}-{i}")
+        except Exception as exc:  # noqa: BLE001  (collected and asserted below)
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=append_many, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    assert chain_verify(AuditEvent) == (60, None)
+    assert AuditEvent.objects.filter(action="test.concurrent").count() == 60

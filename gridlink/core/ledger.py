@@ -32,8 +32,8 @@ def entry_digest(entry: ChainedEntry, prev_hash: str) -> str:
 @transaction.atomic
 def chain_append[E: ChainedEntry](entry: E) -> E:
     """Give `entry` the next seq and its hashes and save it, serialised per chain."""
-    head, _ = ChainHead.objects.get_or_create(chain=entry.CHAIN)
-    head = ChainHead.objects.select_for_update().get(pk=head.pk)
+    # The head rows are created by a migration; get_or_create only covers a wiped table.
+    head, _ = ChainHead.objects.select_for_update().get_or_create(chain=entry.CHAIN)
     entry.seq = head.last_seq + 1
     entry.at = entry.at or timezone.now()
     entry.prev_hash = head.last_hash
