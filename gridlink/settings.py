@@ -50,6 +50,8 @@ GRIDLINK_LOG_RETENTION_DAYS = max(_env_int("GRIDLINK_LOG_RETENTION_DAYS", 183), 
 GRIDLINK_LOCATOR_REFRESH_SECONDS = _env_int("GRIDLINK_LOCATOR_REFRESH_SECONDS", 5)
 GRIDLINK_WORKER_HEARTBEAT_SECONDS = _env_int("GRIDLINK_WORKER_HEARTBEAT_SECONDS", 15)
 GRIDLINK_API_TOKEN_DAYS = _env_int("GRIDLINK_API_TOKEN_DAYS", 365)
+GRIDLINK_AUDIT_KEY = _env_str("GRIDLINK_AUDIT_KEY", "") or SECRET_KEY
+GRIDLINK_TRUSTED_PROXIES = _env_list("GRIDLINK_TRUSTED_PROXIES", "")
 GRIDLINK_LOGIN_MAX_FAILURES = _env_int("GRIDLINK_LOGIN_MAX_FAILURES", 5)
 GRIDLINK_LOGIN_LOCK_SECONDS = _env_int("GRIDLINK_LOGIN_LOCK_SECONDS", 900)
 # ----------------------------------------------------------------------------------------
@@ -61,6 +63,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "ninja",  # serves the API docs page from its own static files (no CDN)
     "django_htmx",
     "django_tasks_db",
     "gridlink.core",
@@ -74,6 +77,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "gridlink.core.middleware.RejectNulMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

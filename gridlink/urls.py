@@ -2,9 +2,11 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from gridlink.accounts.views import login_throttled
 from gridlink.api import api
 from gridlink.core.views import healthz
 
+admin.site.login = login_throttled(admin.site.login)  # type: ignore[method-assign,assignment]  # wrap the bound view
 admin.site.site_header = _("gridlink back-office")
 admin.site.site_title = _("gridlink back-office")
 admin.site.index_title = _("Reference data, users and logs")

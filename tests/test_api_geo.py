@@ -1,4 +1,7 @@
+import datetime as dt
+
 import pytest
+from django.db import models
 
 from gridlink.accounts.services import api_token_create
 from gridlink.geo.locator import locator
@@ -84,6 +87,7 @@ def test_bad_coordinates_name_the_field(client, personas, params):
 
 
 def test_locator_sees_a_new_grid_after_a_revision_bump(client, personas, tree, settings):
+    settings.GRIDLINK_LOCATOR_REFRESH_SECONDS = 0
     client.force_login(personas.resident)
     assert client.get("/api/v1/areas/locate", {"lat": 36.05, "lon": 120.05}).status_code == 404
     community = tree.communities[1]
@@ -94,8 +98,10 @@ def test_locator_sees_a_new_grid_after_a_revision_bump(client, personas, tree, s
         parent=community,
         geometry=square(120.0, 36.0, 120.1, 36.1),
     )
-    geo_revision_bump()
-    locator.invalidate()
+    # Another process changed the areas: only the revision in the database tells us.
+    from gridlink.geo.models import GeoRevision
+
+    GeoRevision.objects.filter(pk=1).update(revision=models.F("revision") + 1)
     body = client.get("/api/v1/areas/locate", {"lat": 36.05, "lon": 120.05}).json()
     assert body["area"]["code"] == community.code + "003"
 
@@ -132,7 +138,17 @@ def test_openapi_document_is_served(client):
     assert "/api/v1/registry/residents/{resident_id}/unmask" in paths
 
 
-def test_moving_a_community_moves_its_subtree_and_the_scopes(tree, personas):
+def test_an_area_cannot_be_moved_to_another_parent(tree):
+    from django.core.exceptions import ValidationError
+
+    community = Area.objects.get(code="370211002001")
+    community.parent = tree.streets[0]
+    with pytest.raises(ValidationError) as info:
+        community.full_clean()
+    assert "parent" in info.value.message_dict
+
+
+def test_a_direct_save_that_moves_an_area_keeps_subtree_paths_right(tree, personas):
     from gridlink.accounts.permissions import can_in_area, forget_cached_scopes
     from gridlink.accounts.roles import Cap
 
@@ -145,3 +161,23 @@ def test_moving_a_community_moves_its_subtree_and_the_scopes(tree, personas):
     assert grid.path == f"{tree.streets[0].path}{community.pk}/{grid.pk}/"
     forget_cached_scopes(personas.dispatcher)
     assert can_in_area(personas.dispatcher, Cap.REGISTRY_VIEW, grid)
+
+
+def test_an_over_long_code_is_404_not_a_prefix_match(client, personas):
+    client.force_login(personas.resident)
+    assert client.get("/api/v1/areas/370211001001001001999").status_code == 404
+    assert client.get("/api/v1/areas/37021100100100x").status_code == 404
+
+
+def test_the_locator_notices_a_grid_expiring_at_midnight(client, personas, tree, settings):
+    import time_machine
+
+    grid = Area.objects.get(code="370211001001001")
+    Area.objects.filter(pk=grid.pk).update(valid_to=dt.date(2027, 1, 1))
+    settings.GRIDLINK_LOCATOR_REFRESH_SECONDS = 0
+    with time_machine.travel("2026-12-31 23:59 +0800"):
+        client.force_login(personas.resident)
+        assert client.get("/api/v1/areas/locate", {"lat": 35.85, "lon": 120.05}).status_code == 200
+    with time_machine.travel("2027-01-01 00:01 +0800"):
+        client.force_login(personas.resident)
+        assert client.get("/api/v1/areas/locate", {"lat": 35.85, "lon": 120.05}).status_code == 404

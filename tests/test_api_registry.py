@@ -12,7 +12,7 @@ def people(tree):
     g = tree.grids
     return {
         "a11": ResidentFactory(
-            grid=g[0], id_number="370211199001011236", phone="13800138000", name="张三"
+            grid=g[0], id_number="370211199001011233", phone="13800138000", name="张三"
         ),
         "a11b": ResidentFactory(grid=g[0]),
         "a12": ResidentFactory(grid=g[1]),
@@ -33,9 +33,9 @@ def test_list_is_masked_and_scoped(client, personas, people):
     items = client.get("/api/v1/registry/residents").json()["items"]
     assert {i["id"] for i in items} == {people["a11"].pk, people["a11b"].pk}
     row = next(i for i in items if i["id"] == people["a11"].pk)
-    assert row["id_number"] == "370211********1236"
+    assert row["id_number"] == "370211********1233"
     assert row["phone"] == "138****8000"
-    assert "370211199001011236" not in client.get("/api/v1/registry/residents").content.decode()
+    assert "370211199001011233" not in client.get("/api/v1/registry/residents").content.decode()
 
 
 @pytest.mark.parametrize(
@@ -69,7 +69,7 @@ def test_unmask_with_purpose_reveals_and_logs(client, personas, people):
         REMOTE_ADDR="10.1.2.3",
     )
     assert r.status_code == 200, r.content
-    assert r.json()["values"] == {"id_number": "370211199001011236"}
+    assert r.json()["values"] == {"id_number": "370211199001011233"}
     record = AccessRecord.objects.get()
     assert (record.actor_username, record.kind, record.subject_type) == (
         "grid1",
@@ -158,14 +158,113 @@ def test_sensitive_tags_only_for_granted_roles(client, personas, people):
     assert sorted(tags) == ["disability", "volunteer"]
 
 
-def test_search_by_exact_id_number_but_not_by_fragment(client, personas, people):
+def test_list_search_is_by_name_only(client, personas, people):
     client.force_login(personas.supervisor)
-    hit = client.get("/api/v1/registry/residents", {"q": "370211199001011236"}).json()["items"]
-    assert [i["id"] for i in hit] == [people["a11"].pk]
-    assert client.get("/api/v1/registry/residents", {"q": "19900101"}).json()["items"] == []
+    by_name = client.get("/api/v1/registry/residents", {"q": "张三"}).json()["items"]
+    assert [i["id"] for i in by_name] == [people["a11"].pk]
+    for probe in ("370211199001011233", "13800138000", "19900101"):
+        assert client.get("/api/v1/registry/residents", {"q": probe}).json()["items"] == []
+
+
+def _lookup(client, **body):
+    return client.post("/api/v1/registry/residents/lookup", body, content_type="application/json")
+
+
+def test_lookup_by_id_number_is_logged_with_its_purpose(client, personas, people):
+    client.force_login(personas.community_staff)
+    r = _lookup(client, id_number="370211199001011233", purpose="核实来电 12345-0001")
+    assert r.status_code == 200, r.content
+    [row] = r.json()["items"]
+    assert row["id"] == people["a11"].pk
+    assert row["id_number"] == "370211********1233"
+    record = AccessRecord.objects.get()
+    assert (record.kind, record.fields, record.subject_ids) == (
+        "lookup",
+        ["id_number"],
+        [people["a11"].pk],
+    )
+    assert record.purpose == "核实来电 12345-0001"
+
+
+def test_lookup_by_phone_and_a_miss_are_logged_too(client, personas, people):
+    client.force_login(personas.community_staff)
     assert [
-        i["id"] for i in client.get("/api/v1/registry/residents", {"q": "张三"}).json()["items"]
+        i["id"] for i in _lookup(client, phone="13800138000", purpose="回访核实").json()["items"]
     ] == [people["a11"].pk]
+    assert _lookup(client, phone="13900000000", purpose="回访核实").json()["items"] == []
+    assert AccessRecord.objects.filter(kind="lookup").count() == 2
+
+
+def test_lookup_finds_only_where_the_caller_may_unmask(client, personas, people):
+    client.force_login(personas.grid_worker)  # grid A1-1 only
+    assert (
+        _lookup(client, id_number=people["b"].id_number, purpose="核实身份").json()["items"] == []
+    )
+
+
+@pytest.mark.parametrize("persona", ["dept_handler", "supervisor", "resident"])
+def test_lookup_is_refused_without_the_unmask_capability_and_the_refusal_logged(
+    client, personas, people, persona
+):
+    client.force_login(getattr(personas, persona))
+    r = _lookup(client, id_number="370211199001011233", purpose="核实身份")
+    assert r.status_code == 403
+    assert AccessRecord.objects.get().outcome == "denied"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"purpose": "核实身份"}, "id_number"),
+        (
+            {"id_number": "370211199001011233", "phone": "13800138000", "purpose": "核实身份"},
+            "id_number",
+        ),
+        ({"id_number": "370211199001011237", "purpose": "核实身份"}, "id_number"),
+        ({"phone": "12345", "purpose": "核实身份"}, "phone"),
+        ({"id_number": "370211199001011233", "purpose": ""}, "purpose"),
+    ],
+)
+def test_bad_lookups_name_the_field_and_log_nothing(client, personas, people, body, field):
+    client.force_login(personas.community_staff)
+    r = _lookup(client, **body)
+    assert r.status_code == 400
+    assert r.json()["errors"][0]["field"] == field
+    assert AccessRecord.objects.count() == 0
+
+
+def test_detail_is_masked_by_default(client, personas, people):
+    client.force_login(personas.grid_worker)
+    body = client.get(f"/api/v1/registry/residents/{people['a11'].pk}").json()
+    assert body["id_number"] == "370211********1233"
+    assert body["phone"] == "138****8000"
+    assert "birth_date" not in body
+
+
+@pytest.mark.parametrize(
+    "request_args",
+    [
+        ("get", "/api/v1/registry/residents", {"q": "张\x00"}),
+        ("get", "/api/v1/areas/370211%00", None),
+    ],
+)
+def test_nul_characters_are_a_400_not_a_database_error(client, personas, request_args):
+    method, url, params = request_args
+    client.force_login(personas.supervisor)
+    r = getattr(client, method)(url, params)
+    assert r.status_code == 400
+    assert "NUL" in r.json()["detail"]
+
+
+def test_nul_in_a_json_body_is_a_400(client, personas, people):
+    client.force_login(personas.grid_worker)
+    r = client.post(
+        f"/api/v1/registry/residents/{people['a11'].pk}/unmask",
+        '{"purpose": "case\\u0000 12345"}',
+        content_type="application/json",
+    )
+    assert r.status_code == 400
+    assert AccessRecord.objects.count() == 0
 
 
 def test_keyset_pagination_walks_every_row_once(client, personas, tree):

@@ -112,9 +112,18 @@ def test_audit_export_writes_every_entry(tmp_path):
     _fill(3)
     out = tmp_path / "audit.csv"
     call_command("audit", "export", str(out), "--log", "audit")
-    lines = out.read_text(encoding="utf-8").splitlines()
+    lines = out.read_text(encoding="utf-8-sig").splitlines()
     assert len(lines) == 4
     assert lines[0].startswith("id,seq,at")
+    assert oct(out.stat().st_mode & 0o777) == "0o600"
+    assert AuditEvent.objects.filter(action="audit.exported").exists()
+
+
+def test_audit_export_defuses_spreadsheet_formulas(tmp_path):
+    audit_record(actor=None, action="auth.login_failed", target_id='=HYPERLINK("http://x","y")')
+    out = tmp_path / "audit.csv"
+    call_command("audit", "export", str(out), "--log", "audit")
+    assert "'=HYPERLINK" in out.read_text(encoding="utf-8-sig")
 
 
 def test_prune_keeps_the_rest_of_the_chain_verifiable(capsys, settings):
@@ -126,8 +135,9 @@ def test_prune_keeps_the_rest_of_the_chain_verifiable(capsys, settings):
     settings.GRIDLINK_LOG_RETENTION_DAYS = 183
     call_command("audit", "prune", "--log", "audit")
     assert "pruned 3 entries" in capsys.readouterr().out
-    assert list(AuditEvent.objects.values_list("seq", flat=True)) == [4, 5]
-    assert chain_verify(AuditEvent) == (2, None)
+    assert list(AuditEvent.objects.values_list("seq", flat=True)) == [4, 5, 6]
+    assert AuditEvent.objects.get(seq=6).action == "audit.pruned"
+    assert chain_verify(AuditEvent) == (3, None)
     _raw(f"DELETE FROM {AuditEvent._meta.db_table} WHERE seq = 4")
     _, problem = chain_verify(AuditEvent)
     assert problem.seq == 4
@@ -158,3 +168,54 @@ def test_concurrent_appends_from_separate_connections_keep_one_unbroken_chain():
     assert errors == []
     assert chain_verify(AuditEvent) == (60, None)
     assert AuditEvent.objects.filter(action="test.concurrent").count() == 60
+
+
+def test_ipv6_addresses_are_stored_and_hashed_in_one_form():
+    audit_record(actor=None, action="test.ip", ip="2001:DB8:0:0::1")
+    assert AuditEvent.objects.get().ip == "2001:db8::1"
+    assert chain_verify(AuditEvent) == (1, None)
+
+
+def test_a_deleted_chain_head_is_reported():
+    from gridlink.core.models import ChainHead
+
+    _fill(2)
+    _raw(f"DELETE FROM {ChainHead._meta.db_table} WHERE chain = 'audit'")
+    _, problem = chain_verify(AuditEvent)
+    assert problem.seq == 1
+    assert "head is missing" in problem.reason
+
+
+def test_an_entry_inserted_past_the_head_is_reported():
+    _fill(2)
+    row = AuditEvent.objects.get(seq=2)
+    _raw(
+        f"INSERT INTO {AuditEvent._meta.db_table} (seq, at, actor_username, outcome, prev_hash, "
+        "entry_hash, action, target_type, target_id, data) "
+        "VALUES (3, %s, '', 'success', %s, %s, 'forged', '', '', '{}')",
+        [row.at, row.entry_hash, "f" * 64],
+    )
+    _, problem = chain_verify(AuditEvent)
+    assert problem.seq == 3
+    assert "inserted" in problem.reason
+
+
+def test_hashes_depend_on_the_audit_key(settings):
+    _fill(2)
+    settings.GRIDLINK_AUDIT_KEY = "another key"
+    _, problem = chain_verify(AuditEvent)
+    assert problem.seq == 1
+
+
+def test_client_ip_trusts_forwarded_for_only_from_trusted_proxies(settings):
+    from gridlink.core.audit import client_ip
+
+    meta = {"REMOTE_ADDR": "10.0.0.5", "HTTP_X_FORWARDED_FOR": "203.0.113.9, 10.0.0.4"}
+    assert client_ip(meta) == "10.0.0.5"
+    settings.GRIDLINK_TRUSTED_PROXIES = ["10.0.0.0/24"]
+    assert client_ip(meta) == "203.0.113.9"
+    assert (
+        client_ip({"REMOTE_ADDR": "198.51.100.7", "HTTP_X_FORWARDED_FOR": "1.2.3.4"})
+        == "198.51.100.7"
+    )
+    assert client_ip({"REMOTE_ADDR": "10.0.0.5", "HTTP_X_FORWARDED_FOR": "junk"}) == "10.0.0.5"

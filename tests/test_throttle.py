@@ -55,3 +55,30 @@ def test_sign_in_page_answers_429_with_retry_after_while_locked(client, db, sett
     assert r.status_code == 429
     assert 0 < int(r["Retry-After"]) <= settings.GRIDLINK_LOGIN_LOCK_SECONDS
     assert "_auth_user_id" not in client.session
+
+
+def test_refused_attempts_while_locked_do_not_extend_the_lock(db, settings):
+    from gridlink.core.models import AuditEvent
+
+    settings.GRIDLINK_LOGIN_MAX_FAILURES = 2
+    settings.GRIDLINK_LOGIN_LOCK_SECONDS = 900
+    UserFactory(username="steady")
+    with time_machine.travel("2026-03-02 09:00 +0800", tick=False) as traveller:
+        _fail("steady")
+        _fail("steady")
+        traveller.shift(600)
+        for _ in range(5):
+            _fail("steady")  # refused: locked
+        assert AuditEvent.objects.filter(action="auth.login_refused").count() == 5
+        traveller.shift(301)  # 901 s after the second real failure
+        assert login_retry_after(username="steady", ip="10.0.0.9") is None
+
+
+def test_admin_sign_in_answers_429_while_locked(client, db, settings):
+    settings.GRIDLINK_LOGIN_MAX_FAILURES = 1
+    UserFactory(username="ops", password="right-password-1", is_staff=True)
+    client.post("/admin/login/", {"username": "ops", "password": "wrong"})
+    r = client.post("/admin/login/", {"username": "ops", "password": "right-password-1"})
+    assert r.status_code == 429
+    assert int(r["Retry-After"]) > 0
+    assert "_auth_user_id" not in client.session

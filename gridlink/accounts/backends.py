@@ -24,5 +24,9 @@ class ThrottledModelBackend(ModelBackend):
     ) -> Any:
         ip = client_ip(request.META) if request is not None else None
         if username and login_retry_after(username=username, ip=ip) is not None:
+            if request is not None:
+                # Tells the audit receiver this was refused, not failed: refusals while
+                # locked must not extend the lock.
+                request.gridlink_login_refused = True  # type: ignore[attr-defined]
             raise PermissionDenied("too many failed sign-ins")
         return super().authenticate(request, username=username, password=password, **kwargs)

@@ -33,11 +33,18 @@ def _assignments(user: AnyUser) -> list[tuple[str, list[str]]]:
 
     result: list[tuple[str, list[str]]] = []
     if user.is_authenticated:
+        from django.db.models import Prefetch
+
+        from gridlink.geo.models import Area
+
         rows = (
             RoleAssignment.objects.active()
             .filter(user_id=user.pk)
             .select_related("area", "department")
-            .prefetch_related("department__areas")
+            .only("role", "area__path", "department__id")
+            .prefetch_related(
+                Prefetch("department__areas", queryset=Area.objects.only("id", "path"))
+            )
         )
         for row in rows:
             if row.area is not None:
@@ -50,6 +57,13 @@ def _assignments(user: AnyUser) -> list[tuple[str, list[str]]]:
 
 def roles_of(user: AnyUser) -> set[str]:
     return {role for role, _ in _assignments(user)}
+
+
+def roles_in_area(user: AnyUser, area: Area) -> set[str]:
+    """The roles `user` holds in assignments whose scope covers `area`."""
+    return {
+        role for role, paths in _assignments(user) if any(area.path.startswith(p) for p in paths)
+    }
 
 
 def scope_paths(user: AnyUser, capability: str) -> list[str]:

@@ -71,4 +71,3 @@ CAPABILITIES: dict[str, frozenset[str]] = {
 }
 
 DEPARTMENT_ROLES = frozenset({Role.DEPT_HANDLER, Role.DEPT_HEAD})
-STAFF_ROLES = frozenset(set(Role) - {Role.RESIDENT})

@@ -67,3 +67,28 @@ def role_assignment_audit(*, actor: User | None, assignment: RoleAssignment, act
             "valid_to": assignment.valid_to.isoformat() if assignment.valid_to else None,
         },
     )
+
+
+SECURITY_FIELDS = frozenset(
+    {"is_active", "is_staff", "is_superuser", "groups", "user_permissions", "password", "username"}
+)
+
+
+def user_change_audit(
+    *, actor: User | None, user: User, changed_fields: list[str], created: bool
+) -> None:
+    """Record a change to a user account; security-relevant fields are named, never values."""
+    audit_record(
+        actor=actor,
+        action="user.created" if created else "user.changed",
+        target_type="user",
+        target_id=user.pk,
+        data={
+            "username": user.username,
+            "fields": sorted(changed_fields),
+            "security_fields": sorted(SECURITY_FIELDS.intersection(changed_fields)),
+            "is_superuser": user.is_superuser,
+            "is_staff": user.is_staff,
+            "is_active": user.is_active,
+        },
+    )

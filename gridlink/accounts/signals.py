@@ -35,11 +35,12 @@ def _login_failed(
     sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
 ) -> None:
     # The username is recorded (it identifies the targeted account); the password never is.
+    refused = getattr(request, "gridlink_login_refused", False)
     audit_record(
         actor=None,
-        action="auth.login_failed",
+        action="auth.login_refused" if refused else "auth.login_failed",
         target_type="user",
         target_id=str(credentials.get("username", ""))[:64],
         ip=_ip(request),
-        outcome="failure",
+        outcome="refused" if refused else "failure",
     )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
 
 from gridlink.core.ledger import chain_append
 from gridlink.core.models import AccessRecord, AuditEvent
@@ -38,7 +41,7 @@ def audit_record(
             target_type=target_type,
             target_id=str(target_id),
             data=data or {},
-            ip=ip,
+            ip=canonical_ip(ip),
             outcome=outcome,
         )
     )
@@ -65,13 +68,41 @@ def access_record(
             subject_ids=sorted(int(i) for i in subject_ids),
             fields=sorted(fields),
             purpose=purpose,
-            ip=ip,
+            ip=canonical_ip(ip),
             outcome=outcome,
         )
     )
 
 
+def canonical_ip(value: str | None) -> str | None:
+    """An IP address in the form the database stores it, or None if it is not one."""
+    if not value:
+        return None
+    try:
+        return ipaddress.ip_address(value.strip()).compressed
+    except ValueError:
+        return None
+
+
 def client_ip(meta: dict[str, Any]) -> str | None:
-    """The caller's address as the server saw it (no proxy headers are trusted)."""
-    addr = meta.get("REMOTE_ADDR")
-    return str(addr) if addr else None
+    """The caller's address.
+
+    `REMOTE_ADDR`, unless it is one of `GRIDLINK_TRUSTED_PROXIES`: then the right-most
+    address in X-Forwarded-For that is not itself a trusted proxy.
+    """
+    remote = canonical_ip(str(meta.get("REMOTE_ADDR") or ""))
+    trusted = [ipaddress.ip_network(n, strict=False) for n in settings.GRIDLINK_TRUSTED_PROXIES]
+
+    def is_trusted(addr: str) -> bool:
+        ip = ipaddress.ip_address(addr)
+        return any(ip in net for net in trusted)
+
+    if remote is None or not trusted or not is_trusted(remote):
+        return remote
+    hops = [canonical_ip(h) for h in str(meta.get("HTTP_X_FORWARDED_FOR", "")).split(",")]
+    for hop in reversed(hops):
+        if hop is None:
+            return remote  # a malformed hop: trust nothing beyond the proxy
+        if not is_trusted(hop):
+            return hop
+    return remote

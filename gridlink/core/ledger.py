@@ -1,15 +1,22 @@
-"""Append to and verify the hash-chained logs (see `gridlink.core.models`)."""
+"""Append to, verify and prune the hash-chained logs (see `gridlink.core.models`).
+
+Each entry's hash is an HMAC (key `GRIDLINK_AUDIT_KEY`, kept outside the database) over
+the previous entry's hash and a canonical JSON form of the entry, so someone who can
+write to the database but does not hold the key cannot re-forge a consistent chain.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from gridlink.core.models import AccessRecord, AuditEvent, ChainedEntry, ChainHead
@@ -26,7 +33,8 @@ def _canonical(value: Any) -> Any:
 def entry_digest(entry: ChainedEntry, prev_hash: str) -> str:
     payload = {name: _canonical(getattr(entry, name)) for name in entry.HASHED_FIELDS}
     body = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+    key = settings.GRIDLINK_AUDIT_KEY.encode()
+    return hmac.new(key, (prev_hash + body).encode(), hashlib.sha256).hexdigest()
 
 
 @transaction.atomic
@@ -55,19 +63,31 @@ class ChainProblem:
         return f"{self.chain} log entry #{self.seq}: {self.reason}"
 
 
-def _rows(model: type[ChainedEntry]) -> Iterator[ChainedEntry]:
-    return model._default_manager.order_by("seq").iterator(chunk_size=2000)
-
-
 def chain_verify(model: type[ChainedEntry]) -> tuple[int, ChainProblem | None]:
-    """Walk one chain; return (entries checked, first problem or None)."""
+    """Walk one chain; return (entries checked, first problem or None).
+
+    Reads the head first and walks only up to its last seq, so entries appended while the
+    walk runs are left for the next verification instead of looking like breakage.
+    """
+    manager = model._default_manager
     head = ChainHead.objects.filter(chain=model.CHAIN).first()
-    expected_seq = (head.base_seq if head else 0) + 1
-    prev_hash = head.base_hash if head else GENESIS
+    if head is None:
+        first = manager.order_by("seq").values_list("seq", flat=True).first()
+        if first is not None:
+            return 0, ChainProblem(model.CHAIN, first, "the chain head is missing")
+        return 0, None
+    expected_seq = head.base_seq + 1
+    prev_hash = head.base_hash
     checked = 0
-    for row in _rows(model):
+    rows = manager.filter(seq__lte=head.last_seq).order_by("seq").iterator(chunk_size=2000)
+    for row in rows:
         if row.seq != expected_seq:
-            return checked, ChainProblem(model.CHAIN, expected_seq, "missing (deleted) entry")
+            reason = (
+                "missing (deleted) entry"
+                if row.seq > expected_seq
+                else "entry before the chain's start"
+            )
+            return checked, ChainProblem(model.CHAIN, min(row.seq, expected_seq), reason)
         if row.prev_hash != prev_hash:
             return checked, ChainProblem(
                 model.CHAIN, row.seq, "link to the previous entry is broken"
@@ -79,14 +99,23 @@ def chain_verify(model: type[ChainedEntry]) -> tuple[int, ChainProblem | None]:
         prev_hash = row.entry_hash
         expected_seq += 1
         checked += 1
-    last_seq = head.last_seq if head else 0
-    if last_seq >= expected_seq:
+    if head.last_seq >= expected_seq:
         return checked, ChainProblem(
             model.CHAIN, expected_seq, "missing (deleted) entry at the end"
         )
-    if head and head.last_hash != prev_hash:
+    if head.last_hash != prev_hash:
         return checked, ChainProblem(
-            model.CHAIN, checked, "chain head does not match the last entry"
+            model.CHAIN, head.last_seq, "chain head does not match the last entry"
+        )
+    # An entry beyond the head that a fresh head read does not cover was inserted by hand
+    # (a real append writes its row and the head in one transaction).
+    highest = manager.aggregate(top=Max("seq"))["top"] or 0
+    fresh_last = (
+        ChainHead.objects.filter(chain=model.CHAIN).values_list("last_seq", flat=True).first() or 0
+    )
+    if highest > fresh_last:
+        return checked, ChainProblem(
+            model.CHAIN, fresh_last + 1, "entry outside the chain (inserted)"
         )
     return checked, None
 

@@ -84,6 +84,7 @@ class AccessRecord(ChainedEntry):
     class Kind(models.TextChoices):
         UNMASK = "unmask", "unmask"
         EXPORT = "export", "export"
+        LOOKUP = "lookup", "lookup by identifier"
 
     CHAIN = "access"
     kind = models.CharField(max_length=10, choices=Kind.choices)

@@ -33,5 +33,8 @@ def verify_logs() -> dict[str, object]:
 @task()
 def prune_logs() -> dict[str, int]:
     """Delete log entries older than GRIDLINK_LOG_RETENTION_DAYS (never less than 183)."""
-    before = timezone.now() - dt.timedelta(days=settings.GRIDLINK_LOG_RETENTION_DAYS)
-    return {name: chain_prune(model, before=before) for name, model in CHAINS.items()}
+    days = settings.GRIDLINK_LOG_RETENTION_DAYS
+    before = timezone.now() - dt.timedelta(days=days)
+    pruned = {name: chain_prune(model, before=before) for name, model in CHAINS.items()}
+    audit_record(actor=None, action="audit.pruned", data={"pruned": pruned, "days": days})
+    return pruned

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Prefetch
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema
@@ -11,7 +12,7 @@ from ninja.errors import HttpError
 from pydantic import Field
 
 from gridlink.geo.locator import PointOutsideGrids, locator
-from gridlink.geo.models import Area, Department, Level
+from gridlink.geo.models import CODE_LENGTH, Area, Department, Level
 from gridlink.geo.schemas import AreaDetail, AreaNode, AreaOut, DepartmentOut, LocateOut
 
 router = Router(tags=["areas"])
@@ -38,7 +39,7 @@ class AreaFilter(Schema):
 
 @router.get("/areas", response=list[AreaOut])
 def area_list(request: HttpRequest, filters: Query[AreaFilter]) -> list[dict[str, Any]]:
-    qs = Area.objects.current().select_related("parent")
+    qs = Area.objects.current().select_related("parent").defer("geometry", "parent__geometry")
     if filters.level is not None:
         qs = qs.filter(level=filters.level)
     if filters.parent:
@@ -103,12 +104,17 @@ def area_locate(request: HttpRequest, point: Query[LocateQuery]) -> dict[str, An
 
 @router.get("/areas/{code}", response=AreaDetail)
 def area_detail(request: HttpRequest, code: str) -> dict[str, Any]:
-    area = get_object_or_404(Area.objects.select_related("parent"), code=code[:18])
+    if len(code) > CODE_LENGTH[Level.MICRO_GRID] or not code.isdigit():
+        raise HttpError(404, "Not Found: an area code has at most 18 digits.")
+    area = get_object_or_404(Area.objects.select_related("parent"), code=code)
     ancestors = list(
-        Area.objects.filter(pk__in=area.ancestor_ids).select_related("parent").order_by("level")
+        Area.objects.filter(pk__in=area.ancestor_ids)
+        .select_related("parent")
+        .defer("geometry", "parent__geometry")
+        .order_by("level")
     )
-    children = area.children.current().order_by("code")
-    departments = area.departments.prefetch_related("areas")
+    children = area.children.current().defer("geometry").order_by("code")
+    departments = area.departments.prefetch_related(_area_codes())
     out = _area_out(area, area.parent.code if area.parent else None)
     out.update(
         valid_from=area.valid_from.isoformat(),
@@ -119,6 +125,10 @@ def area_detail(request: HttpRequest, code: str) -> dict[str, Any]:
         departments=[_department_out(d) for d in departments],
     )
     return out
+
+
+def _area_codes() -> Prefetch[Any]:
+    return Prefetch("areas", queryset=Area.objects.only("id", "code"))
 
 
 def _department_out(d: Department) -> dict[str, Any]:
@@ -134,5 +144,6 @@ def _department_out(d: Department) -> dict[str, Any]:
 @router.get("/departments", response=list[DepartmentOut], tags=["departments"])
 def department_list(request: HttpRequest) -> list[dict[str, Any]]:
     return [
-        _department_out(d) for d in Department.objects.filter(active=True).prefetch_related("areas")
+        _department_out(d)
+        for d in Department.objects.filter(active=True).prefetch_related(_area_codes())
     ]

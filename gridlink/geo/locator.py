@@ -1,13 +1,14 @@
 """Resolve a point (lat, lon) to the grid that contains it.
 
 The index is an STRtree over the current grids and micro-grids, built once per process
-and rebuilt when `GeoRevision` moves (checked at most every
+and rebuilt when `GeoRevision` moves or the day changes (checked at most every
 `GRIDLINK_LOCATOR_REFRESH_SECONDS`). A located point returns the leaf area and its
 ancestors from memory: no database query on the hot path.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 from django.conf import settings
+from django.utils import timezone
 from shapely import STRtree
 
 from gridlink.geo.geometry import to_shape
@@ -83,7 +85,7 @@ class Locator:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._index: GridIndex | None = None
-        self._revision: int | None = None
+        self._revision: tuple[int, dt.date] | None = None
         self._checked_at = 0.0
 
     def index(self) -> GridIndex:
@@ -94,7 +96,8 @@ class Locator:
         ):
             return self._index
         with self._lock:
-            revision = current_revision()
+            # Areas come and go by validity date too, so the day is part of the key.
+            revision = (current_revision(), timezone.localdate())
             if self._index is None or revision != self._revision:
                 self._index = GridIndex.from_database()
                 self._revision = revision

@@ -64,9 +64,6 @@ class AreaQuerySet(models.QuerySet["Area"]):
     def subtree_of(self, area: Area) -> AreaQuerySet:
         return self.filter(path__startswith=area.path)
 
-    def leaves(self) -> AreaQuerySet:
-        return self.filter(level__in=[Level.GRID, Level.MICRO_GRID])
-
 
 class Area(models.Model):
     """An administrative or grid area (区域/网格) with its polygon."""
@@ -156,6 +153,17 @@ class Area(models.Model):
                 )
         elif self.level and self.level != Level.DISTRICT:
             errors["parent"] = str(_("Only a district has no parent."))
+        if self.pk and "parent" not in errors:
+            stored_parent = (
+                Area.objects.filter(pk=self.pk).values_list("parent_id", flat=True).first()
+            )
+            if stored_parent is not None and stored_parent != self.parent_id:
+                errors["parent"] = str(
+                    _(
+                        "An area cannot move to another parent: end this area's validity and "
+                        "create the re-drawn area under its new parent."
+                    )
+                )
         if self.grid_type and self.level not in (Level.GRID, Level.MICRO_GRID):
             errors["grid_type"] = str(_("Only grids have a grid type."))
         if self.geometry is not None:

@@ -19,11 +19,6 @@ def mask_phone(value: str) -> str:
     return value[:3] + "*" * (len(value) - 7) + value[-4:]
 
 
-def mask_name(value: str) -> str:
-    """Keep the family name: 张**. Used where a name is shown to someone outside the scope."""
-    return value[:1] + "*" * (len(value) - 1) if value else ""
-
-
 # Field name → masking function, per registry kind. These are the fields an unmask can reveal.
 MASKED_FIELDS: dict[str, dict[str, object]] = {
     "resident": {"id_number": mask_id_number, "phone": mask_phone},

@@ -33,7 +33,9 @@ def resident_row(resident: Resident, user: AnyUser, *, tags: bool = True) -> dic
         "relation_to_head": resident.relation_to_head,
     }
     if tags:
-        row["tags"] = [t.code for t in tags_visible_to(user, list(resident.tags.all()))]
+        row["tags"] = [
+            t.code for t in tags_visible_to(user, list(resident.tags.all()), grid=resident.grid)
+        ]
     return row
 
 

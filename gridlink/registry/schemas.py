@@ -1,28 +1,102 @@
-from __future__ import annotations
+"""Typed shapes of the registry API. The output schemas are also an allow-list: a field
+not named here never leaves the server, whatever `present.py` returns."""
 
-from typing import Any
+from __future__ import annotations
 
 from ninja import Schema
 from pydantic import Field
 
 
 class PageQuery(Schema):
-    q: str = Field("", max_length=100, description="name, or an exact ID number / phone / code")
+    q: str = Field("", max_length=100, description="part of a name (or address / credit code)")
     grid: str = Field("", max_length=18, description="limit to this area's subtree (code)")
     after: int = Field(0, ge=0, description="keyset cursor: the last id of the previous page")
     limit: int = Field(50, ge=1, le=200)
 
 
-class Page(Schema):
-    items: list[dict[str, Any]]
+class ResidentOut(Schema):
+    id: int
+    name: str
+    sex: str
+    birth_year: int
+    id_number: str = Field(description="masked: first 6 and last 4 characters")
+    phone: str = Field(description="masked: first 3 and last 4 digits")
+    grid_code: str
+    grid_name: str
+    household: str | None
+    residence_type: str
+    relation_to_head: str
+    tags: list[str] = Field(description="tag codes; sensitive ones only for roles granted them")
+
+
+class OrganisationOut(Schema):
+    id: int
+    credit_code: str
+    name: str
+    kind: str
+    grid_code: str
+    grid_name: str
+    address: str
+    legal_representative: str
+    contact_phone: str = Field(description="masked: first 3 and last 4 digits")
+    employees: int
+
+
+class BuildingOut(Schema):
+    id: int
+    address_code: str
+    address: str
+    name: str
+    grid_code: str
+    lat: float
+    lon: float
+    use: str
+    floors: int
+
+
+class HouseholdOut(Schema):
+    id: int
+    number: str
+    building: str | None
+    room: str
+    grid_code: str
+
+
+class ResidentPage(Schema):
+    items: list[ResidentOut]
+    next_after: int | None
+
+
+class OrganisationPage(Schema):
+    items: list[OrganisationOut]
+    next_after: int | None
+
+
+class BuildingPage(Schema):
+    items: list[BuildingOut]
+    next_after: int | None
+
+
+class HouseholdPage(Schema):
+    items: list[HouseholdOut]
     next_after: int | None
 
 
 class UnmaskIn(Schema):
-    purpose: str = Field(..., max_length=500, description="case number or task; logged")
+    purpose: str = Field(..., max_length=200, description="case number or task; logged")
     fields: list[str] | None = Field(None, max_length=5, description="default: all maskable fields")
 
 
 class UnmaskOut(Schema):
     id: int
     values: dict[str, str]
+
+
+class LookupIn(Schema):
+    id_number: str = Field("", max_length=18, description="an exact resident ID number")
+    phone: str = Field("", max_length=11, description="or an exact mobile number")
+    purpose: str = Field(..., max_length=200, description="case number or task; logged")
+
+
+class LookupOut(Schema):
+    items: list[ResidentOut]

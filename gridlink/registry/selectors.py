@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING
 
 from django.db.models import Q, QuerySet
 
-from gridlink.accounts.permissions import roles_of, scope_q
+from gridlink.accounts.permissions import roles_in_area, scope_q
 from gridlink.accounts.roles import Cap
+from gridlink.geo.models import Area
 from gridlink.registry.models import Building, Household, Organisation, Resident, Tag
 
 if TYPE_CHECKING:
@@ -17,23 +18,28 @@ if TYPE_CHECKING:
 def residents_visible_to(
     user: AnyUser, *, text: str = "", grid_code: str = ""
 ) -> QuerySet[Resident]:
-    qs = Resident.objects.filter(scope_q(user, Cap.REGISTRY_VIEW)).select_related(
-        "grid", "household"
+    qs = (
+        Resident.objects.filter(scope_q(user, Cap.REGISTRY_VIEW))
+        .select_related("grid", "household")
+        .defer("grid__geometry")
     )
     if grid_code:
         qs = qs.filter(grid__path__startswith=_path_of_code(grid_code))
     if text:
-        text = text.strip()
-        # Searching by ID number or phone is allowed (exact match only), never by fragment,
-        # so masked values cannot be recovered by probing.
-        qs = qs.filter(Q(name__contains=text) | Q(id_number=text.upper()) | Q(phone=text))
+        # By name only. Finding someone by ID number or phone reveals that identifier's
+        # owner, so it is a logged lookup with a purpose (`registry.services.resident_lookup`).
+        qs = qs.filter(name__contains=text.strip())
     return qs
 
 
 def buildings_visible_to(
     user: AnyUser, *, text: str = "", grid_code: str = ""
 ) -> QuerySet[Building]:
-    qs = Building.objects.filter(scope_q(user, Cap.REGISTRY_VIEW)).select_related("grid")
+    qs = (
+        Building.objects.filter(scope_q(user, Cap.REGISTRY_VIEW))
+        .select_related("grid")
+        .defer("grid__geometry")
+    )
     if grid_code:
         qs = qs.filter(grid__path__startswith=_path_of_code(grid_code))
     if text:
@@ -42,8 +48,10 @@ def buildings_visible_to(
 
 
 def households_visible_to(user: AnyUser, *, grid_code: str = "") -> QuerySet[Household]:
-    qs = Household.objects.filter(scope_q(user, Cap.REGISTRY_VIEW)).select_related(
-        "grid", "building"
+    qs = (
+        Household.objects.filter(scope_q(user, Cap.REGISTRY_VIEW))
+        .select_related("grid", "building")
+        .defer("grid__geometry")
     )
     if grid_code:
         qs = qs.filter(grid__path__startswith=_path_of_code(grid_code))
@@ -53,7 +61,11 @@ def households_visible_to(user: AnyUser, *, grid_code: str = "") -> QuerySet[Hou
 def organisations_visible_to(
     user: AnyUser, *, text: str = "", grid_code: str = "", kind: str = ""
 ) -> QuerySet[Organisation]:
-    qs = Organisation.objects.filter(scope_q(user, Cap.REGISTRY_VIEW)).select_related("grid")
+    qs = (
+        Organisation.objects.filter(scope_q(user, Cap.REGISTRY_VIEW))
+        .select_related("grid")
+        .defer("grid__geometry")
+    )
     if grid_code:
         qs = qs.filter(grid__path__startswith=_path_of_code(grid_code))
     if kind:
@@ -63,11 +75,11 @@ def organisations_visible_to(
     return qs
 
 
-def tags_visible_to(user: AnyUser, tags: list[Tag]) -> list[Tag]:
-    """Drop sensitive tags unless one of the user's roles is granted them."""
+def tags_visible_to(user: AnyUser, tags: list[Tag], *, grid: Area) -> list[Tag]:
+    """Drop sensitive tags unless a role the user holds *over this grid* is granted them."""
     if user.is_superuser:
         return tags
-    roles = roles_of(user)
+    roles = roles_in_area(user, grid)
     return [t for t in tags if not t.sensitive or roles.intersection(t.granted_roles)]
 
 

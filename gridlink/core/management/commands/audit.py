@@ -5,13 +5,16 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from argparse import ArgumentParser
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from gridlink.core.audit import audit_record
 from gridlink.core.ledger import CHAINS, chain_prune, chain_verify
+from gridlink.core.spreadsheet import defuse, private_temp_beside
 
 
 class Command(BaseCommand):
@@ -53,18 +56,30 @@ class Command(BaseCommand):
     def _prune(self, which: str) -> None:
         days = settings.GRIDLINK_LOG_RETENTION_DAYS
         before = timezone.now() - dt.timedelta(days=days)
+        pruned = {}
         for name in list(CHAINS) if which == "all" else [which]:
-            deleted = chain_prune(CHAINS[name], before=before)
-            self.stdout.write(f"{name} log: pruned {deleted} entries older than {days} days")
+            pruned[name] = chain_prune(CHAINS[name], before=before)
+            self.stdout.write(f"{name} log: pruned {pruned[name]} entries older than {days} days")
+        audit_record(actor=None, action="audit.pruned", data={"pruned": pruned, "days": days})
 
     def _export(self, which: str, path: str) -> None:
         model = CHAINS[which]
         names = [f.name for f in model._meta.concrete_fields]
-        with open(path, "w", newline="", encoding="utf-8") as fh:
+        target = Path(path)
+        if not target.parent.is_dir():
+            raise CommandError(f"file: the folder {target.parent} does not exist")
+        fd, temp = private_temp_beside(target)
+        count = 0
+        with open(fd, "w", newline="", encoding="utf-8-sig") as fh:
             writer = csv.writer(fh)
             writer.writerow(names)
-            count = 0
             for row in model._default_manager.order_by("seq").iterator(chunk_size=2000):
-                writer.writerow([getattr(row, n) for n in names])
+                writer.writerow([defuse(getattr(row, n)) for n in names])
                 count += 1
+        temp.replace(target)
+        audit_record(
+            actor=None,
+            action="audit.exported",
+            data={"log": which, "entries": count, "file": target.name},
+        )
         self.stdout.write(f"wrote {count} {which} log entries to {path}")
