@@ -318,3 +318,11 @@ def test_organisations_masked_scoped_and_unmaskable(client, personas, tree):
     )
     assert r.json()["values"] == {"contact_phone": "13912345678"}
     assert AccessRecord.objects.get().subject_type == "organisation"
+
+
+def test_a_refused_lookup_is_logged_even_without_purpose_or_valid_identifier(client, personas, people):
+    client.force_login(personas.supervisor)
+    r = _lookup(client, id_number="123", purpose="")
+    assert r.status_code == 403
+    record = AccessRecord.objects.get()
+    assert (record.kind, record.outcome) == ("lookup", "denied")

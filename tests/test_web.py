@@ -297,8 +297,34 @@ def test_resident_search_by_text_and_grid(client, personas, people):
     by_grid = html(client.get("/registry/residents/", {"grid": GRID_A1_1}))
     assert "王小明" in by_grid
     assert "李四" not in by_grid
-    by_id = html(client.get("/registry/residents/", {"q": people["mine"].id_number}))
-    assert "王小明" in by_id
+
+
+@pytest.mark.parametrize("field", ["id_number", "phone", "masked_id_number"])
+def test_name_search_does_not_find_by_identifier(client, personas, people, field):
+    resident = people["mine"]
+    value = {
+        "id_number": resident.id_number,
+        "phone": resident.phone,
+        "masked_id_number": mask_id_number(resident.id_number),
+    }[field]
+    client = signed_in(client, personas.community_staff)
+    page = html(client.get("/registry/residents/", {"q": value}))
+    assert f"/registry/residents/{resident.pk}/" not in page
+    assert "王小明" not in page
+    assert "请按姓名查找居民" in page  # refused as a form error, not searched
+    assert 'rel="next"' not in page
+    # The language switch goes back to the bare list, not to the query with the identifier.
+    assert 'name="next" value="/registry/residents/"' in page
+    assert not AccessRecord.objects.exists()
+
+
+def test_resident_search_hints_name_only(client, personas, people):
+    page = html(signed_in(client, personas.grid_worker).get("/registry/residents/"))
+    search = re.search(r'<form method="get".*?</form>', page, re.S)
+    assert search is not None
+    assert "身份证" not in search.group(0)
+    assert "手机" not in search.group(0)
+    assert "姓名" in search.group(0)
 
 
 def test_resident_search_with_a_bad_grid_code_is_a_form_error(client, personas, people):
@@ -318,7 +344,7 @@ def test_resident_list_pages_by_keyset(client, personas, tree):
     assert first.count("/registry/residents/") >= 25
     assert "居民24" in first
     assert "居民25" not in first
-    next_link = re.search(r'rel="next" href="\?after=(\d+)"', first)
+    next_link = re.search(r'rel="next" href="/registry/residents/\?after=(\d+)"', first)
     assert next_link is not None
     assert int(next_link.group(1)) == residents[24].pk
     second = html(client.get("/registry/residents/", {"after": next_link.group(1)}))
@@ -481,6 +507,8 @@ def test_unmask_organisation_contact_phone_without_htmx(client, personas, people
     assert "<html" in page  # a full page when the browser posts without htmx
     assert f'data-field="contact_phone">{org.contact_phone}</span>' in page
     assert AccessRecord.objects.get().subject_type == "organisation"
+    # The language switch goes back to the record, not to the POST-only unmask address.
+    assert f'name="next" value="/registry/organisations/{org.pk}/"' in page
 
 
 def test_unmask_is_post_only_and_needs_csrf(personas, people):
@@ -489,6 +517,180 @@ def test_unmask_is_post_only_and_needs_csrf(personas, people):
     url = f"/registry/residents/{people['mine'].pk}/unmask/"
     assert client.get(url).status_code == 405
     response = client.post(url, {"reveal": ["id_number"], "purpose": "案件 2025-000123"})
+    assert response.status_code == 403
+    assert not AccessRecord.objects.exists()
+
+
+# --- Lookup by ID number or phone -------------------------------------------------------------
+
+LOOKUP = "/registry/residents/lookup/"
+PURPOSE = "案件 2025-000123 入户核查"
+
+
+def urls_in(page: str) -> list[str]:
+    """Every address the page could send the browser to (links, forms, htmx, next)."""
+    attributes = r'(?:href|action|src|hx-get|hx-post|hx-put|hx-delete|hx-push-url)="([^"]*)"'
+    nexts = re.findall(r'name="next" value="([^"]*)"', page)
+    return re.findall(attributes, page) + nexts
+
+
+def test_lookup_by_id_number_finds_the_resident_and_logs_the_purpose(client, personas, people):
+    resident = people["mine"]
+    response = signed_in(client, personas.grid_worker).post(
+        LOOKUP,
+        {"id_number": resident.id_number.lower(), "phone": "", "purpose": PURPOSE},
+        HTTP_HX_REQUEST="true",
+        REMOTE_ADDR="10.1.2.3",
+    )
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    page = html(response)
+    assert page.lstrip().startswith('<details id="lookup"')  # the panel alone, for htmx
+    assert f'<a href="/registry/residents/{resident.pk}/">王小明</a>' in page
+    assert mask_id_number(resident.id_number) in page
+    assert mask_phone(resident.phone) in page
+    assert PURPOSE in page
+    assert "李四" not in page
+    record = AccessRecord.objects.get()
+    assert record.kind == "lookup"
+    assert record.purpose == PURPOSE
+    assert record.fields == ["id_number"]
+    assert record.subject_type == "resident"
+    assert record.subject_ids == [resident.pk]
+    assert record.outcome == "success"
+    assert record.ip == "10.1.2.3"
+    assert record.actor_username == "grid1"
+
+
+def test_lookup_by_phone_without_htmx_renders_the_whole_page(client, personas, people):
+    resident = people["other"]
+    response = signed_in(client, personas.community_staff).post(
+        LOOKUP, {"phone": resident.phone, "purpose": PURPOSE}
+    )
+    assert response.status_code == 200
+    page = html(response)
+    assert "<html" in page
+    assert re.search(r'<details id="lookup" class="panel lookup" open>', page)
+    assert f'href="/registry/residents/{resident.pk}/"' in page
+    assert "no-store" in response["Cache-Control"]
+    record = AccessRecord.objects.get()
+    assert (record.kind, record.fields, record.subject_ids) == ("lookup", ["phone"], [resident.pk])
+
+
+def test_lookup_never_puts_the_identifier_in_a_url(client, personas, people):
+    resident = people["mine"]
+    client = signed_in(client, personas.grid_worker)
+    response = client.post(LOOKUP, {"id_number": resident.id_number, "purpose": PURPOSE})
+    assert response.status_code == 200  # rendered in place, not redirected to a GET
+    assert "Location" not in response
+    page = html(response)
+    urls = urls_in(page)
+    assert f"/registry/residents/{resident.pk}/" in urls
+    assert LOOKUP in urls  # the form posts to the bare lookup address
+    for url in urls:
+        assert resident.id_number not in url
+        assert resident.phone not in url
+    # The name search on the same page goes to the list, never to the lookup address.
+    assert '<form method="get" action="/registry/residents/"' in page
+    assert "style=" not in page and "<style" not in page
+    assert client.get(LOOKUP, {"id_number": resident.id_number}).status_code == 405
+    assert AccessRecord.objects.count() == 1
+
+
+def test_lookup_outside_the_unmask_area_finds_nothing_but_is_logged(client, personas, people):
+    other = people["other"]  # grid A1-2: the grid worker of A1-1 may not unmask there
+    response = signed_in(client, personas.grid_worker).post(
+        LOOKUP, {"id_number": other.id_number, "purpose": PURPOSE}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200
+    page = html(response)
+    assert "您的辖区内没有匹配的居民" in page
+    assert "李四" not in page
+    assert f"/registry/residents/{other.pk}/" not in page
+    record = AccessRecord.objects.get()
+    assert (record.outcome, record.subject_ids) == ("success", [])
+
+
+def test_lookup_without_purpose_is_a_field_error_and_shows_no_match(client, personas, people):
+    resident = people["mine"]
+    response = signed_in(client, personas.grid_worker).post(
+        LOOKUP, {"id_number": resident.id_number, "purpose": " "}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200
+    page = html(response)
+    error = re.search(r'<ul class="errorlist" id="id_purpose_error"><li>([^<]*)</li>', page)
+    assert error is not None
+    assert "请说明用途" in error.group(1)
+    assert "王小明" not in page
+    assert f"/registry/residents/{resident.pk}/" not in page
+    assert "lookup-result" not in page
+    assert not AccessRecord.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"id_number": "370211198001010000"}, "id_number", "身份证号码"),
+        ({"phone": "12345"}, "phone", "手机号码"),
+        ({"id_number": "", "phone": ""}, "id_number", "身份证号码或手机号码"),
+    ],
+)
+def test_lookup_with_a_bad_identifier_is_an_error_on_that_field(
+    client, personas, people, data, field, message
+):
+    response = signed_in(client, personas.grid_worker).post(
+        LOOKUP, {**data, "purpose": PURPOSE}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200
+    page = html(response)
+    error = re.search(rf'<ul class="errorlist" id="id_{field}_error"><li>([^<]*)</li>', page)
+    assert error is not None
+    assert message in error.group(1)
+    assert "lookup-result" not in page
+    assert not AccessRecord.objects.exists()
+
+
+@pytest.mark.parametrize("persona", ["dept_handler", "supervisor"])
+def test_lookup_is_refused_for_a_role_without_unmask(client, personas, people, tree, persona):
+    resident = ResidentFactory(grid=tree.grids[4], name="赵六")  # street B: both may view it
+    client = signed_in(client, getattr(personas, persona))
+    listing = html(client.get("/registry/residents/"))
+    assert "赵六" in listing
+    assert 'id="lookup"' not in listing
+    assert LOOKUP not in listing
+    response = client.post(
+        LOOKUP, {"id_number": resident.id_number, "purpose": PURPOSE}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 403
+    page = html(response)
+    assert "您的角色无权按身份证号码或手机号码查找居民" in page
+    assert "赵六" not in page
+    assert 'name="id_number"' not in page  # no form to try again
+    record = AccessRecord.objects.get()
+    assert (record.kind, record.outcome, record.subject_ids) == ("lookup", "denied", [])
+    assert record.purpose == PURPOSE
+
+
+def test_lookup_is_post_only_and_needs_csrf(personas, people):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(personas.grid_worker)
+    data = {"id_number": people["mine"].id_number, "purpose": PURPOSE}
+    assert client.post(LOOKUP, data).status_code == 403
+    assert client.get(LOOKUP).status_code == 405
+    assert not AccessRecord.objects.exists()
+
+
+def test_lookup_panel_is_shown_to_roles_that_may_unmask(client, personas, people):
+    page = html(signed_in(client, personas.grid_worker).get("/registry/residents/"))
+    assert '<details id="lookup" class="panel lookup">' in page  # closed until used
+    assert f'action="{LOOKUP}" hx-post="{LOOKUP}"' in page
+    assert 'name="csrfmiddlewaretoken"' in page
+    assert "按身份证号码或手机号码查找" in page
+
+
+def test_lookup_needs_sign_in_and_the_registry(client, personas):
+    assert client.post(LOOKUP).status_code == 302
+    response = signed_in(client, personas.resident).post(LOOKUP, {"purpose": PURPOSE})
     assert response.status_code == 403
     assert not AccessRecord.objects.exists()
 

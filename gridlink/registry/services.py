@@ -103,6 +103,23 @@ def resident_lookup(
     """
     id_number = normalise_id_number(id_number or "")
     phone = (phone or "").strip()
+    field = "id_number" if id_number else "phone"
+    if not has_capability(actor, Cap.REGISTRY_UNMASK):
+        # Refused before any validation, so every attempt by such a user is logged.
+        with transaction.atomic():
+            access_record(
+                actor=actor,
+                kind="lookup",
+                subject_type="resident",
+                subject_ids=[],
+                fields=[field],
+                purpose=(purpose or "").strip().replace("\x00", "")[:PURPOSE_MAX],
+                ip=ip,
+                outcome="denied",
+            )
+        raise NotPermitted(
+            _("Your role may not look people up by ID number or phone."), code="lookup_denied"
+        )
     if bool(id_number) == bool(phone):
         raise DomainError(
             _("Give either an ID number or a mobile number."),
@@ -115,16 +132,10 @@ def resident_lookup(
         else:
             validate_mobile(phone)
     except ValidationError as exc:
-        raise DomainError(
-            exc.messages[0], code="invalid", field="id_number" if id_number else "phone"
-        ) from None
+        raise DomainError(exc.messages[0], code="invalid", field=field) from None
     purpose = clean_purpose(purpose)
-    field = "id_number" if id_number else "phone"
-    allowed = has_capability(actor, Cap.REGISTRY_UNMASK)
-    found: list[Resident] = []
-    if allowed:
-        qs = residents_visible_to(actor).filter(scope_q(actor, Cap.REGISTRY_UNMASK))
-        found = list(qs.filter(**{field: id_number or phone}).prefetch_related("tags")[:20])
+    qs = residents_visible_to(actor).filter(scope_q(actor, Cap.REGISTRY_UNMASK))
+    found = list(qs.filter(**{field: id_number or phone}).prefetch_related("tags")[:20])
     with transaction.atomic():
         access_record(
             actor=actor,
@@ -134,10 +145,5 @@ def resident_lookup(
             fields=[field],
             purpose=purpose,
             ip=ip,
-            outcome="success" if allowed else "denied",
-        )
-    if not allowed:
-        raise NotPermitted(
-            _("Your role may not look people up by ID number or phone."), code="lookup_denied"
         )
     return found

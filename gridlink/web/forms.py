@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, cast
 
 from django import forms
@@ -79,12 +80,42 @@ class RegistrySearchForm(WebForm):
     )
     after = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, search_help: str = "", **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, search_help: str = "", search_label: str = "", **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        if search_label:
+            self.fields["q"].label = search_label
         # The hint sits under the whole form, so that the inputs line up on wide screens.
         self.search_help = search_help
         if search_help:
             self.fields["q"].widget.attrs["aria-describedby"] = "search-hint"
+
+
+# Four digits in a row or more: no name looks like that, an ID number or phone (whole,
+# masked or in part) does.
+_DIGITS = re.compile(r"\d{4,}")
+
+
+class ResidentSearchForm(RegistrySearchForm):
+    """Residents are searched by name only.
+
+    Finding someone by ID number or phone is a logged lookup with a purpose (a POST, see
+    `ResidentLookupForm`), so an identifier typed here is refused rather than searched, and
+    never travels on in the page's links.
+    """
+
+    def clean_q(self) -> str:
+        text: str = self.cleaned_data["q"]
+        if _DIGITS.search(text):
+            raise forms.ValidationError(
+                _(
+                    "Search residents by name. Finding someone by ID number or mobile "
+                    "number is a separate lookup with a stated purpose."
+                ),
+                code="identifier",
+            )
+        return text
 
 
 class OrganisationSearchForm(RegistrySearchForm):
@@ -93,6 +124,9 @@ class OrganisationSearchForm(RegistrySearchForm):
         required=False,
         choices=[("", _("All kinds")), *OrganisationKind.choices],
     )
+
+
+_PURPOSE_HELP = _("A case number or a task, e.g. “Case 2025-000123 home visit”.")
 
 
 class UnmaskForm(WebForm):
@@ -104,7 +138,7 @@ class UnmaskForm(WebForm):
     purpose = forms.CharField(
         label=_("Purpose"),
         required=False,
-        help_text=_("A case number or a task, e.g. “Case 2025-000123 home visit”."),
+        help_text=_PURPOSE_HELP,
         widget=forms.TextInput(attrs={"maxlength": "200", "autocomplete": "off"}),
     )
 
@@ -112,3 +146,29 @@ class UnmaskForm(WebForm):
         super().__init__(*args, **kwargs)
         field = cast(forms.MultipleChoiceField, self.fields["reveal"])
         field.choices = [(name, field_label(model, name)) for name in MASKED_FIELDS[kind]]
+
+
+class ResidentLookupForm(WebForm):
+    """An ID number or a mobile number, and why. Which one, its format and the purpose are
+    checked by `registry.services.resident_lookup`, which reports the field at fault."""
+
+    id_number = forms.CharField(
+        label=_("ID number"),
+        required=False,
+        max_length=32,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"}
+        ),
+    )
+    phone = forms.CharField(
+        label=_("Mobile number"),
+        required=False,
+        max_length=32,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "tel"}),
+    )
+    purpose = forms.CharField(
+        label=_("Purpose"),
+        required=False,
+        help_text=_PURPOSE_HELP,
+        widget=forms.TextInput(attrs={"maxlength": "200", "autocomplete": "off"}),
+    )

@@ -13,6 +13,7 @@ urlpatterns = [
     path("areas/<str:code>/", views.area_detail, name="area_detail"),
     path("areas/<str:code>/card/", views.area_card, name="area_card"),
     path("registry/residents/", views.resident_list, name="resident_list"),
+    path("registry/residents/lookup/", views.resident_lookup_view, name="resident_lookup"),
     path("registry/residents/<int:pk>/", views.resident_detail, name="resident_detail"),
     path("registry/residents/<int:pk>/unmask/", views.resident_unmask, name="resident_unmask"),
     path("registry/organisations/", views.organisation_list, name="organisation_list"),

@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING, Any
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -39,13 +40,15 @@ from gridlink.registry.selectors import (
     residents_visible_to,
     tags_visible_to,
 )
-from gridlink.registry.services import record_unmask
+from gridlink.registry.services import record_unmask, resident_lookup
 from gridlink.web import selectors
 from gridlink.web.forms import (
     LocateForm,
     LoginForm,
     OrganisationSearchForm,
     RegistrySearchForm,
+    ResidentLookupForm,
+    ResidentSearchForm,
     UnmaskForm,
     field_label,
 )
@@ -215,16 +218,76 @@ def _search_page(
     return selectors.keyset_page(qs, after=data["after"])
 
 
-@never_cache
-@capability_required(Cap.REGISTRY_VIEW)
-def resident_list(request: AuthedRequest) -> HttpResponse:
-    form = RegistrySearchForm(
-        request.GET, search_help=_("A name, or a whole ID number or mobile number.")
+def _resident_list(request: AuthedRequest, query: QueryDict) -> dict[str, Any]:
+    """The residents page: the name search, and the lookup panel for users who may unmask."""
+    form = ResidentSearchForm(
+        query,
+        search_label=pgettext("person", "Name"),
+        search_help=_("A name or part of a name."),
     )
     page = _search_page(request, form, residents_visible_to)
     rows = [resident_row(r, request.user, tags=False) for r in page.items] if page else []
-    context = {"form": form, "page": page, "rows": rows, "registry": "residents"}
-    return render(request, "web/residents.html", context)
+    may_lookup = has_capability(request.user, Cap.REGISTRY_UNMASK)
+    return {
+        "form": form,
+        "page": page,
+        "rows": rows,
+        "registry": "residents",
+        "list_url": reverse("web:resident_list"),
+        "lookup_form": ResidentLookupForm() if may_lookup else None,
+        "may_lookup": may_lookup,
+        "lookup_rows": None,
+    }
+
+
+@never_cache
+@capability_required(Cap.REGISTRY_VIEW)
+def resident_list(request: AuthedRequest) -> HttpResponse:
+    return render(request, "web/residents.html", _resident_list(request, request.GET))
+
+
+def _lookup(request: AuthedRequest) -> tuple[ResidentLookupForm, list[Resident] | None, int]:
+    """Validate the form and call the service; errors land on the form's fields."""
+    form = ResidentLookupForm(request.POST)
+    if not form.is_valid():
+        return form, None, 200
+    data = form.cleaned_data
+    try:
+        found = resident_lookup(
+            actor=request.user,
+            purpose=data["purpose"],
+            ip=client_ip(request.META),
+            id_number=data["id_number"],
+            phone=data["phone"],
+        )
+    except NotPermitted as exc:
+        form.add_error(None, exc.message)
+        return form, None, 403
+    except DomainError as exc:
+        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        return form, None, 200
+    return form, found, 200
+
+
+@never_cache
+@require_POST
+@capability_required(Cap.REGISTRY_VIEW)
+def resident_lookup_view(request: AuthedRequest) -> HttpResponse:
+    """Find residents by a whole ID number or phone, with a purpose (POST: the identifier
+    stays out of URLs and server logs). The service checks the capability and logs it."""
+    form, found, status = _lookup(request)
+    rows = None if found is None else [resident_row(r, request.user, tags=False) for r in found]
+    lookup = {
+        "lookup_form": form,
+        "may_lookup": has_capability(request.user, Cap.REGISTRY_UNMASK),
+        "lookup_rows": rows,
+        "lookup_purpose": form.cleaned_data["purpose"] if rows is not None else "",
+    }
+    if request.htmx:
+        return render(request, "web/residents.html#lookup", lookup, status=status)
+    context = _resident_list(request, QueryDict())
+    context.update(lookup)
+    return render(request, "web/residents.html", context, status=status)
 
 
 @never_cache
@@ -235,7 +298,13 @@ def organisation_list(request: AuthedRequest) -> HttpResponse:
     )
     page = _search_page(request, form, organisations_visible_to, extra_fields=("kind",))
     rows = [organisation_row(o) for o in page.items] if page else []
-    context = {"form": form, "page": page, "rows": rows, "registry": "organisations"}
+    context = {
+        "form": form,
+        "page": page,
+        "rows": rows,
+        "registry": "organisations",
+        "list_url": reverse("web:organisation_list"),
+    }
     return render(request, "web/organisations.html", context)
 
 
@@ -247,7 +316,13 @@ def building_list(request: AuthedRequest) -> HttpResponse:
     )
     page = _search_page(request, form, buildings_visible_to)
     rows = [building_row(b) for b in page.items] if page else []
-    context = {"form": form, "page": page, "rows": rows, "registry": "buildings"}
+    context = {
+        "form": form,
+        "page": page,
+        "rows": rows,
+        "registry": "buildings",
+        "list_url": reverse("web:building_list"),
+    }
     return render(request, "web/buildings.html", context)
 
 
@@ -288,7 +363,7 @@ def _resident_page(request: AuthedRequest, resident: Resident, **sensitive: Any)
     context = {
         "resident": resident,
         "row": row,
-        "tags": tags_visible_to(request.user, list(resident.tags.all())),
+        "tags": tags_visible_to(request.user, list(resident.tags.all()), grid=resident.grid),
         "household": household,
         "building_visible": bool(
             household

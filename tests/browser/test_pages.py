@@ -126,6 +126,44 @@ def test_registry_masks_and_unmask_reveals_with_purpose(
     page_log.assert_clean()
 
 
+def test_lookup_by_id_number_through_htmx_keeps_it_out_of_urls(
+    live_server, personas, tree, page: Page, page_log: PageLog
+):
+    resident = ResidentFactory(grid=tree.grids[0], name="王小明")
+    masked = mask_id_number(resident.id_number)
+
+    sign_in(page, live_server.url, "grid1")
+    page.goto(f"{live_server.url}/registry/residents/")
+    panel = page.locator("details#lookup")
+    expect(panel.locator("input[name=id_number]")).to_be_hidden()  # closed until opened
+    panel.locator("summary").click()
+    page.fill("#lookup input[name=id_number]", resident.id_number)
+    page.click("#lookup button[type=submit]")
+    # Without a purpose: the error sits on the purpose field and nothing is shown.
+    expect(page.locator("#lookup #id_purpose_error")).to_contain_text("用途")
+    expect(page.locator("#lookup .lookup-result")).to_have_count(0)
+    shot(page, "lookup-error")
+
+    page.fill("#lookup input[name=purpose]", "案件 2025-000123 入户核查")
+    page.click("#lookup button[type=submit]")
+    row = page.locator("#lookup table.records tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text(masked)
+    expect(page.locator("#lookup .notice")).to_contain_text("2025-000123")
+    expect(page).to_have_url(re.compile(r"/registry/residents/$"))  # swapped in place
+    shot(page, "lookup-found")
+
+    row.locator("a").click()
+    expect(page).to_have_url(re.compile(rf"/registry/residents/{resident.pk}/$"))
+    expect(page.locator("[data-field=id_number]")).to_have_text(masked)
+
+    record = AccessRecord.objects.get(kind="lookup")
+    assert (record.outcome, record.subject_ids) == ("success", [resident.pk])
+    assert record.purpose == "案件 2025-000123 入户核查"
+    assert [url for url in page_log.requests if resident.id_number in url] == []
+    page_log.assert_clean()
+
+
 def test_language_switch_changes_the_interface(live_server, personas, page: Page, page_log):
     sign_in(page, live_server.url, "comm1")
     expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
