@@ -320,7 +320,9 @@ def test_organisations_masked_scoped_and_unmaskable(client, personas, tree):
     assert AccessRecord.objects.get().subject_type == "organisation"
 
 
-def test_a_refused_lookup_is_logged_even_without_purpose_or_valid_identifier(client, personas, people):
+def test_a_refused_lookup_is_logged_even_without_purpose_or_valid_identifier(
+    client, personas, people
+):
     client.force_login(personas.supervisor)
     r = _lookup(client, id_number="123", purpose="")
     assert r.status_code == 403

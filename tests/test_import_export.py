@@ -19,10 +19,17 @@ from django.utils import translation
 from gridlink.accounts.roles import Role
 from gridlink.core.errors import DomainError, NotPermitted
 from gridlink.core.models import AccessRecord, AuditEvent
-from gridlink.core.validators import id_number_check_char, make_credit_code, make_id_number
+from gridlink.core.validators import (
+    birth_date_from_id,
+    id_number_check_char,
+    make_credit_code,
+    make_id_number,
+    sex_from_id,
+)
 from gridlink.geo.locator import current_revision, locator
 from gridlink.geo.models import Area, Department, GridType, Level
 from gridlink.registry.exchange import readers, registry_export, registry_import
+from gridlink.registry.exchange.upserts import Handler
 from gridlink.registry.masking import mask_id_number, mask_phone
 from gridlink.registry.models import Building, Household, Organisation, Resident
 from tests.factories import (
@@ -935,3 +942,180 @@ def test_building_export_needs_no_purpose_and_reimports(personas, tmp_path):
     assert AccessRecord.objects.count() == records_before
     report = run_import("buildings", out)
     assert report.unchanged == 1 and report.errors == []
+
+
+# --- scope before comparison, NUL characters, the public helpers -----------------------------
+
+
+def test_rows_of_records_outside_the_scope_all_get_the_same_neutral_refusal(
+    registry_setup, tmp_path
+):
+    tree = registry_setup
+    g1, b1 = tree.grids[0].code, tree.grids[4].code  # community A1; street B
+    elsewhere = ResidentFactory(
+        id_number=ID_4,
+        name="外人",
+        sex=sex_from_id(ID_4),
+        birth_date=birth_date_from_id(ID_4),
+        phone="13800000004",
+        grid=tree.grids[4],
+    )
+    ResidentFactory(
+        id_number=ID_5,
+        sex=sex_from_id(ID_5),
+        birth_date=birth_date_from_id(ID_5),
+        grid=tree.grids[5],
+    )
+    exact = [
+        ID_4,
+        "外人",
+        elsewhere.sex,
+        elsewhere.birth_date.isoformat(),
+        "13800000004",
+        "",
+        b1,
+        "registered",
+        "",
+        "",
+    ]
+    rows = [
+        exact,  # everything as stored
+        [ID_5, "别人", "X", "", "12345", "", g1, "", "", "nope"],  # wrong in every way, into A1
+        [ID_6, "新人", "", "", "", "", b1, "", "", ""],  # not stored, into street B
+    ]
+    path = write_table(tmp_path / "r.csv", RESIDENT_HEADER, rows)
+    # Row 2 is exactly the stored record: unscoped, it is "unchanged".
+    as_stored = run_import("residents", path, dry_run=True)  # no actor: the whole district
+    assert (as_stored.unchanged, as_stored.created, as_stored.error_rows) == (1, 1, 1)
+
+    local = UserFactory(username="community-admin")
+    RoleAssignmentFactory(user=local, role=Role.ADMIN, area=tree.communities[0])
+    report = run_import("residents", path, actor=local, apply_valid=True)
+
+    by_row: dict[int, list[tuple[str, str]]] = {}
+    for error in report.errors:
+        by_row.setdefault(error.row, []).append((error.column, error.message))
+    refusal = [("grid_code", "This record is outside the area you may import into.")]
+    assert by_row == {2: refusal, 3: refusal, 4: refusal}
+    assert (report.unchanged, report.updated, report.created) == (0, 0, 0)
+    elsewhere.refresh_from_db()
+    assert elsewhere.name == "外人" and elsewhere.grid == tree.grids[4]
+    assert not Resident.objects.filter(id_number=ID_6).exists()
+
+
+def test_a_household_outside_the_scope_reads_as_unknown(registry_setup, tmp_path):
+    tree = registry_setup
+    HouseholdFactory(number="H-B", grid=tree.grids[4])  # street B
+    local = UserFactory(username="community-admin")
+    RoleAssignmentFactory(user=local, role=Role.ADMIN, area=tree.communities[0])
+    g1 = tree.grids[0].code
+    rows = [
+        [ID_1, "甲", "", "", "", "H-B", g1, "", "", ""],
+        [ID_2, "乙", "", "", "", "H-NONE", g1, "", "", ""],
+        [ID_4, "丙", "", "", "", "H001", g1, "", "", ""],  # in community A1
+    ]
+    path = write_table(tmp_path / "r.csv", RESIDENT_HEADER, rows)
+    report = run_import("residents", path, actor=local)
+    messages = {(e.row, e.column): e.message for e in report.errors}
+    assert messages == {
+        (2, "household_number"): "No household has the number H-B.",
+        (3, "household_number"): "No household has the number H-NONE.",
+    }
+    assert run_import("residents", path, dry_run=True).error_rows == 1  # unscoped: H-B exists
+
+
+def test_stored_areas_and_departments_outside_the_scope_are_refused_before_comparison(
+    tree, tmp_path
+):
+    local = UserFactory(username="community-admin")
+    RoleAssignmentFactory(user=local, role=Role.ADMIN, area=tree.communities[0])
+    b1 = tree.communities[2]
+    same = [b1.code, b1.parent.code, "3", "community", b1.name_zh, "", "", "", "", "", "", ""]
+    moved = [tree.grids[0].code, b1.code, "4", "grid", "搬家", "", "urban", "", "", "", "", ""]
+    report = run_import(
+        "areas", write_table(tmp_path / "a.csv", AREA_HEADER, [same, moved]), actor=local
+    )
+    assert [(e.row, e.column, e.message) for e in report.errors] == [
+        (2, "code", "This area is outside the area you may import into."),
+        (3, "code", "This area is outside the area you may import into."),
+    ]
+    assert report.unchanged == 0
+
+    department = Department.objects.create(code="CG-B", name_zh="城管B", kind="urban_management")
+    department.areas.add(tree.streets[1])
+    header = ["code", "name_zh", "name_en", "kind", "parent_code", "area_codes"]
+    rows = [["CG-B", "城管B", "", "urban_management", "", tree.streets[1].code]]
+    report = run_import("departments", write_table(tmp_path / "d.csv", header, rows), actor=local)
+    assert error_cells(report) == {(2, "area_codes")} and report.unchanged == 0
+
+
+def households_csv(rows: list[list[str]]) -> bytes:
+    """The bytes of a households CSV, written by hand: the csv module refuses NUL."""
+    lines = ["number,room,grid_code", *(",".join(row) for row in rows)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_nul_characters_anywhere_in_a_csv_are_row_errors_naming_the_column(
+    tree, tmp_path, monkeypatch
+):
+    g1 = tree.grids[0].code
+    rows = [[f"H{n:04d}", f"room {n}", g1] for n in range(400)]
+    rows[350][1] = "bad\x00room"  # deep in the file, far past its first 8 KB
+    rows[360][0] = "H\x000360"  # in the natural key
+    data = households_csv(rows)
+    assert data.index(b"\x00") > 8192
+    (tmp_path / "h.csv").write_bytes(data)
+
+    keys_looked_up: list[str] = []
+    original = Handler.prefetch
+
+    def spy(self, keys, chunk_rows):
+        keys_looked_up.extend(keys)
+        return original(self, keys, chunk_rows)
+
+    monkeypatch.setattr(Handler, "prefetch", spy)
+    report = run_import("households", tmp_path / "h.csv", apply_valid=True)
+
+    assert error_cells(report) == {(352, "room"), (362, "number")}
+    assert all("NUL character" in e.message for e in report.errors)
+    assert report.created == 398 and report.applied
+    assert len(keys_looked_up) == 398 and not any("\x00" in k for k in keys_looked_up)
+    numbers = list(Household.objects.values_list("number", flat=True))
+    rooms = list(Household.objects.values_list("room", flat=True))
+    assert len(numbers) == 398 and not any("\x00" in v for v in numbers + rooms)
+
+
+def test_nul_in_the_header_or_in_geojson_is_refused_by_column(tree, tmp_path):
+    g1 = tree.grids[0].code.encode()
+    # NUL bytes at the start: not a text file at all (Excel's "Unicode text" looks so).
+    (tmp_path / "u.csv").write_bytes(b"number,ro\x00om,grid_code\nH1,1," + g1)
+    with pytest.raises(DomainError, match="not a CSV text file"):
+        run_import("households", tmp_path / "u.csv")
+    # Past the first 8 KB, the header names the column.
+    long_name = b"n" * 9000 + b"\x00"
+    (tmp_path / "h.csv").write_bytes(b"number,room,grid_code," + long_name + b"\nH1,1," + g1 + b",")
+    with pytest.raises(DomainError, match="Column D of the header holds a NUL character"):
+        run_import("households", tmp_path / "h.csv")
+
+    polygon = square(120.4, 35.8, 120.5, 35.9)
+    polygon["name"] = "bad\x00name"
+    row = new_street_rows()[0]
+    row[-1] = json.dumps(polygon)  # the JSON text says \u0000, the parsed value holds NUL
+    assert "\\u0000" in row[-1]
+    report = run_import("areas", write_table(tmp_path / "a.csv", AREA_HEADER, [row]))
+    assert error_cells(report) == {(2, "geometry")}
+    assert "NUL character" in report.errors[0].message
+
+
+def test_defuse_is_public_for_other_exports():
+    from gridlink.registry.exchange import defuse
+
+    assert [defuse(v) for v in ("=1+1", "+86", "-3", "@SUM(A1)", "\tx", "\rx")] == [
+        "'=1+1",
+        "'+86",
+        "'-3",
+        "'@SUM(A1)",
+        "'\tx",
+        "'\rx",
+    ]
+    assert [defuse(v) for v in ("张三", "a=b", -3, 1.5, None)] == ["张三", "a=b", -3, 1.5, ""]

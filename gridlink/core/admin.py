@@ -1,4 +1,12 @@
-"""Read-only views of the append-only logs and the worker heartbeats."""
+"""Read-only views of the append-only logs and the worker heartbeats.
+
+The audit log and the personal-data access log are shown only to superusers and to holders
+of the audit.view capability (besides Django's view permission): they name who looked at
+whose data, and why.
+
+This is the one module of `core` that reads `gridlink.accounts` (for the capability): an
+admin module is loaded last, by the admin's autodiscovery, and nothing imports it.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +15,8 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from gridlink.accounts.permissions import has_capability
+from gridlink.accounts.roles import Cap
 from gridlink.core.models import AccessRecord, AuditEvent, WorkerHeartbeat
 
 
@@ -21,8 +31,19 @@ class ReadOnlyAdmin(admin.ModelAdmin[Any]):
         return False
 
 
+class AuditLogAdmin(ReadOnlyAdmin):
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        user = request.user
+        return super().has_view_permission(request, obj) and (
+            bool(user.is_active and user.is_superuser) or has_capability(user, Cap.AUDIT_VIEW)
+        )
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return super().has_module_permission(request) and self.has_view_permission(request)
+
+
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
+class AuditEventAdmin(AuditLogAdmin):
     list_display = [
         "seq",
         "at",
@@ -38,7 +59,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(AccessRecord)
-class AccessRecordAdmin(ReadOnlyAdmin):
+class AccessRecordAdmin(AuditLogAdmin):
     list_display = [
         "seq",
         "at",

@@ -1,33 +1,39 @@
 """Periodic tasks: a tiny scheduler run by every worker, safe with several workers.
 
+Each app may declare `PERIODIC = {"name": (task, timedelta)}` in its `tasks.py`; the
+scheduler collects them from the installed apps, so core needs to know no other app.
 Each job has a row in `PeriodicJob`. A worker claims a due job with one conditional
 UPDATE (`WHERE next_run_at <= now`), which only one worker can win, then enqueues the task.
-Later issues add their sweeps (deadlines, rollups) to `PERIODIC`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from importlib import import_module
+from importlib.util import find_spec
 from typing import Any
 
+from django.apps import apps
 from django.utils import timezone
 
 from gridlink.core.models import PeriodicJob
 
+Jobs = dict[str, tuple[Any, dt.timedelta]]
 
-def _periodic() -> dict[str, tuple[Any, dt.timedelta]]:
-    from gridlink.core.tasks import prune_logs, verify_logs
 
-    return {
-        "verify_logs": (verify_logs, dt.timedelta(hours=6)),
-        "prune_logs": (prune_logs, dt.timedelta(days=1)),
-    }
+def periodic_jobs() -> Jobs:
+    """Every app's `tasks.PERIODIC`, merged (names are global)."""
+    jobs: Jobs = {}
+    for config in apps.get_app_configs():
+        if not config.name.startswith("gridlink.") or find_spec(f"{config.name}.tasks") is None:
+            continue
+        jobs.update(getattr(import_module(f"{config.name}.tasks"), "PERIODIC", {}))
+    return jobs
 
 
 def schedule_due(
-    now: dt.datetime | None = None,
-    jobs: Callable[[], dict[str, tuple[Any, dt.timedelta]]] = _periodic,
+    now: dt.datetime | None = None, jobs: Callable[[], Jobs] = periodic_jobs
 ) -> list[str]:
     """Enqueue every job that is due; return the names this call enqueued."""
     now = now or timezone.now()

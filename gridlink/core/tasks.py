@@ -38,3 +38,9 @@ def prune_logs() -> dict[str, int]:
     pruned = {name: chain_prune(model, before=before) for name, model in CHAINS.items()}
     audit_record(actor=None, action="audit.pruned", data={"pruned": pruned, "days": days})
     return pruned
+
+
+PERIODIC = {
+    "verify_logs": (verify_logs, dt.timedelta(hours=6)),
+    "prune_logs": (prune_logs, dt.timedelta(days=1)),
+}

@@ -1,34 +1,48 @@
 """The admin back-office for the base registry (一标三实) and resident tags.
 
-Personal data stays masked here as everywhere: lists, search results and the read-only
-parts of the change forms show ID numbers and phones masked (`gridlink.registry.masking`).
-The change form never sends the stored value to the browser either: its input starts
-empty, a new value replaces the stored one, and a blank input keeps it. Searching by ID
-number or phone matches the whole value only, so masked digits cannot be probed.
+Personal data stays masked here as everywhere: lists and the read-only parts of the change
+forms show ID numbers and phones masked (`gridlink.registry.masking`), and a resident's
+birth date — which, with a masked ID number, would give the whole number away — only as
+its year. The change form never sends a stored ID number or phone to the browser: its input
+starts empty, a new value replaces the stored one, and a blank input keeps it. The birth
+date is not an input at all: it is taken from the ID number on save.
 
-Staff who are not superusers see only the records inside their registry.view scope.
+The lists search by name only. Finding someone by ID number or mobile reveals who owns it,
+so that is the logged lookup of the residents page (`web:resident_list`, which calls
+`gridlink.registry.services.resident_lookup`: a purpose, the unmask capability, an
+access-log entry); an identifier typed into a list's search box is dropped from the address
+before any page or link carries it.
+
+Staff who are not superusers see the records inside their registry.view scope, and may
+add, change or delete only inside their registry.edit scope — checked on the object, on
+the choices offered, and again on save (`gridlink.accounts.admin.ScopedEditAdmin`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 from django import forms
-from django.contrib import admin
-from django.db.models import Model, QuerySet
-from django.http import HttpRequest
+from django.contrib import admin, messages
+from django.contrib.admin.views.main import SEARCH_VAR
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from gridlink.accounts.permissions import scope_q
-from gridlink.accounts.roles import Cap
-from gridlink.core.validators import (
-    id_number_disagreements,
-    normalise_id_number,
-    validate_id_number,
+from gridlink.accounts.admin import (
+    CapabilityAdmin,
+    ScopedEditAdmin,
+    is_superuser,
 )
-from gridlink.registry.exchange.adminviews import ExchangeAdmin, ModelAdminBase
+from gridlink.accounts.permissions import has_capability, scope_q
+from gridlink.accounts.roles import Cap
+from gridlink.core.validators import birth_date_from_id, normalise_id_number, validate_id_number
+from gridlink.geo.models import Area
+from gridlink.registry.exchange.adminviews import ExchangeAdmin
+from gridlink.registry.exchange.lookups import LEAF_LEVELS
 from gridlink.registry.masking import mask_id_number, mask_phone
 from gridlink.registry.models import (
     Building,
@@ -39,16 +53,45 @@ from gridlink.registry.models import (
     Tag,
 )
 
+_SEPARATORS = re.compile(r"[\s\-()+]")
 
-class ScopedAdminMixin:
-    """Limit the change list (and every object lookup) to the user's registry.view scope."""
 
-    def scoped(self, request: HttpRequest, qs: QuerySet[Any]) -> QuerySet[Any]:
+class RegistryAdmin(ScopedEditAdmin):
+    """Lists in the registry.view scope; writes in the registry.edit scope of the grid."""
+
+    edit_capability = Cap.REGISTRY_EDIT
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         # The grid's polygon is never needed to list or edit a registry row.
-        qs = qs.select_related("grid").defer("grid__geometry")
-        if request.user.is_superuser:
-            return qs
+        qs = super().get_queryset(request).select_related("grid").defer("grid__geometry")
         return qs.filter(scope_q(request.user, Cap.REGISTRY_VIEW))
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_view_permission(request, obj) and (
+            is_superuser(request) or has_capability(request.user, Cap.REGISTRY_VIEW)
+        )
+
+    def object_areas(self, obj: Any) -> list[Area]:
+        return [obj.grid]
+
+    def target_areas(self, form: forms.ModelForm[Any]) -> list[tuple[str, Area | None]]:
+        if "grid" not in form.cleaned_data:
+            return []  # the grid input has its own error
+        return [("grid", form.cleaned_data["grid"])]
+
+    def limit_choices(self, request: HttpRequest, field_name: str) -> QuerySet[Any] | None:
+        user = request.user
+        if field_name == "grid":
+            return (
+                Area.objects.filter(level__in=LEAF_LEVELS)
+                .filter(scope_q(user, Cap.REGISTRY_EDIT, "path"))
+                .defer("geometry")
+            )
+        if field_name == "household":
+            return Household.objects.filter(scope_q(user, Cap.REGISTRY_EDIT))
+        if field_name == "building":
+            return Building.objects.filter(scope_q(user, Cap.REGISTRY_EDIT))
+        return None
 
 
 # --- Masked personal data in the change forms -----------------------------------------
@@ -94,6 +137,8 @@ class MaskedFieldsForm(forms.ModelForm):  # type: ignore[type-arg]  # one form f
 
 
 class ResidentAdminForm(MaskedFieldsForm):
+    """Sex must agree with the ID number: `Resident.clean()` says so, once, on the field."""
+
     masked: ClassVar[dict[str, Callable[[str], str]]] = {
         "id_number": mask_id_number,
         "phone": mask_phone,
@@ -104,11 +149,11 @@ class ResidentAdminForm(MaskedFieldsForm):
 
     class Meta:
         model = Resident
+        # No birth_date: it is part of the ID number, so it is set from it and never shown.
         fields = (
             "id_number",
             "name",
             "sex",
-            "birth_date",
             "phone",
             "household",
             "grid",
@@ -119,18 +164,13 @@ class ResidentAdminForm(MaskedFieldsForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        if not cleaned.get("id_number"):
-            return cleaned
-        id_number = cleaned["id_number"] = normalise_id_number(cleaned["id_number"])
-        try:
-            validate_id_number(id_number)
-        except forms.ValidationError:
-            return cleaned  # the model's validator reports it on the field
-        problems = id_number_disagreements(
-            id_number=id_number, sex=cleaned.get("sex"), birth_date=cleaned.get("birth_date")
-        )
-        for name, message in problems.items():
-            self.add_error(name, message)
+        if cleaned.get("id_number"):
+            cleaned["id_number"] = normalise_id_number(cleaned["id_number"])
+            try:
+                validate_id_number(cleaned["id_number"])
+            except forms.ValidationError:
+                return cleaned  # the model's validator reports it on the field
+            self.instance.birth_date = birth_date_from_id(cleaned["id_number"])
         return cleaned
 
 
@@ -155,17 +195,33 @@ class OrganisationAdminForm(MaskedFieldsForm):
         )
 
 
-class MaskedAdmin(ScopedAdminMixin, ExchangeAdmin):
+class MaskedAdmin(RegistryAdmin, ExchangeAdmin):
     """Shared by residents and organisations: raw fields only as empty inputs to edit."""
 
     raw_fields: ClassVar[tuple[str, ...]] = ()
-    # A search may be a whole ID number or phone; don't carry it into every change link.
+    # A search term that looks like a personal identifier (after dropping separators).
+    identifier_search: ClassVar[re.Pattern[str]]
+    # Never carry the list's query (its search term) into change links and back.
     preserve_filters = False
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        return self.scoped(request, super().get_queryset(request))
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        term = request.GET.get(SEARCH_VAR, "")
+        if term and self.identifier_search.search(_SEPARATORS.sub("", term)):
+            # Drop it before the page (its search box, sort and page links) repeats it.
+            messages.warning(request, self.identifier_search_message())
+            query = request.GET.copy()
+            del query[SEARCH_VAR]
+            return HttpResponseRedirect(
+                f"{request.path}?{query.urlencode()}" if query else request.path
+            )
+        return super().changelist_view(request, extra_context)
 
-    def get_fieldsets(self, request: HttpRequest, obj: Model | None = None) -> Any:
+    def identifier_search_message(self) -> str:
+        return _("Search by name; ID numbers and mobile numbers cannot be searched here.")
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         fieldsets = super().get_fieldsets(request, obj)
         if obj is not None and not self.has_change_permission(request, obj):
             # A view-only page shows every form field read-only, raw values included.
@@ -194,10 +250,16 @@ class ResidentAdmin(MaskedAdmin):
     )
     list_filter = ("residence_type", "sex")
     list_select_related = ("grid", "household")
-    # Whole-value matches only ("=" is iexact): fragments of a masked value find nothing.
-    search_fields = ("name", "=id_number", "=phone")
+    search_fields = ("name",)
+    search_help_text = gettext_lazy(
+        "Search by name. To find someone by ID number or phone, use “Find by ID number or "
+        "phone” on the residents page."
+    )
+    # 11 digits in a row: a mobile number, or most of an ID number.
+    identifier_search = re.compile(r"\d{11}")
     autocomplete_fields = ("grid", "household", "tags")
-    readonly_fields = ("masked_id_number", "masked_phone")
+    readonly_fields = ("masked_id_number", "masked_phone", "birth_year")
+    change_list_template = "admin/registry/resident/change_list.html"
     fieldsets = (
         (
             None,
@@ -207,7 +269,7 @@ class ResidentAdmin(MaskedAdmin):
                     "masked_id_number",
                     "id_number",
                     "sex",
-                    "birth_date",
+                    "birth_year",
                     "masked_phone",
                     "phone",
                     "clear_phone",
@@ -228,9 +290,16 @@ class ResidentAdmin(MaskedAdmin):
     def masked_phone(self, obj: Resident) -> str:
         return mask_phone(obj.phone) or "—"
 
-    @admin.display(description=gettext_lazy("birth year"), ordering="birth_date")
-    def birth_year(self, obj: Resident) -> int:
-        return obj.birth_date.year
+    # Not sortable: the order within a year would tell the dates apart.
+    @admin.display(description=gettext_lazy("birth year"))
+    def birth_year(self, obj: Resident) -> int | None:
+        return obj.birth_date.year if obj.birth_date else None
+
+    def identifier_search_message(self) -> str:
+        return _(
+            "Search by name. To find someone by ID number or phone, use “Find by ID number or "
+            "phone” on the residents page: it asks for a purpose and is logged."
+        )
 
 
 @admin.register(Organisation)
@@ -249,7 +318,10 @@ class OrganisationAdmin(MaskedAdmin):
     )
     list_filter = ("kind",)
     list_select_related = ("grid",)
-    search_fields = ("name", "=credit_code", "=contact_phone")
+    # A unified social credit code is public (it is printed on the business licence).
+    search_fields = ("name", "=credit_code")
+    search_help_text = gettext_lazy("Search by name or the whole unified social credit code.")
+    identifier_search = re.compile(r"^(86)?1[3-9]\d{9}$")
     autocomplete_fields = ("grid", "building")
     readonly_fields = ("masked_contact_phone",)
     fieldsets = (
@@ -265,9 +337,12 @@ class OrganisationAdmin(MaskedAdmin):
     def masked_contact_phone(self, obj: Organisation) -> str:
         return mask_phone(obj.contact_phone) or "—"
 
+    def identifier_search_message(self) -> str:
+        return _("Search by name or credit code; mobile numbers cannot be searched here.")
+
 
 @admin.register(Building)
-class BuildingAdmin(ScopedAdminMixin, ExchangeAdmin):
+class BuildingAdmin(RegistryAdmin, ExchangeAdmin):
     exchange_kind = "buildings"
     list_display = ("address_code", "address", "name", "grid", "use", "floors")
     list_filter = ("use",)
@@ -275,24 +350,18 @@ class BuildingAdmin(ScopedAdminMixin, ExchangeAdmin):
     search_fields = ("address_code", "address", "name")
     autocomplete_fields = ("grid",)
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        return self.scoped(request, super().get_queryset(request))
-
 
 @admin.register(Household)
-class HouseholdAdmin(ScopedAdminMixin, ExchangeAdmin):
+class HouseholdAdmin(RegistryAdmin, ExchangeAdmin):
     exchange_kind = "households"
     list_display = ("number", "building", "room", "grid")
     list_select_related = ("grid", "building")
     search_fields = ("number", "building__address")
     autocomplete_fields = ("building", "grid")
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        return self.scoped(request, super().get_queryset(request))
-
 
 @admin.register(GridAssignment)
-class GridAssignmentAdmin(ScopedAdminMixin, ModelAdminBase):
+class GridAssignmentAdmin(RegistryAdmin):
     list_display = ("user", "grid", "post", "started_on", "ended_on")
     list_filter = ("post",)
     list_select_related = ("user", "grid")
@@ -300,12 +369,12 @@ class GridAssignmentAdmin(ScopedAdminMixin, ModelAdminBase):
     raw_id_fields = ("user",)
     autocomplete_fields = ("grid",)
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        return self.scoped(request, super().get_queryset(request))
-
 
 @admin.register(Tag)
-class TagAdmin(ModelAdminBase):
+class TagAdmin(CapabilityAdmin):
+    """Tags are reference data: changed by superusers and holders of reference.edit."""
+
+    edit_capability = Cap.REFERENCE_EDIT
     list_display = ("code", "name_zh", "name_en", "sensitive")
     list_filter = ("sensitive",)
     search_fields = ("code", "name_zh", "name_en")

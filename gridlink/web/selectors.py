@@ -220,13 +220,16 @@ def admin_links(user: User) -> list[Link]:
     """Links into the admin back-office, for staff users (only those the site has)."""
     if not user.is_staff:
         return []
+    # Only the sections this user's admin pages will actually open for.
     wanted: list[tuple[Any, str, dict[str, str]]] = [
         (_("Back-office home"), "admin:index", {}),
-        (_("Users and roles"), "admin:app_list", {"app_label": "accounts"}),
         (_("Areas and departments"), "admin:app_list", {"app_label": "geo"}),
         (_("Base registry"), "admin:app_list", {"app_label": "registry"}),
-        (_("Audit and access logs"), "admin:app_list", {"app_label": "core"}),
     ]
+    if user.is_superuser:
+        wanted.insert(1, (_("Users and roles"), "admin:app_list", {"app_label": "accounts"}))
+    if user.is_superuser or has_capability(user, Cap.AUDIT_VIEW):
+        wanted.append((_("Audit and access logs"), "admin:app_list", {"app_label": "core"}))
     links: list[Link] = []
     for label, name, kwargs in wanted:
         try:
@@ -234,10 +237,6 @@ def admin_links(user: User) -> list[Link]:
         except NoReverseMatch:
             continue  # that app has no admin pages (yet): leave the link out
     return links
-
-
-def can_view_registry(user: User) -> bool:
-    return has_capability(user, Cap.REGISTRY_VIEW)
 
 
 # --- Keyset pages --------------------------------------------------------------------------

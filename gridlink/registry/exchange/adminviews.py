@@ -2,8 +2,10 @@
 
 Import: upload a file → the page shows the dry-run report (counts, and row / column /
 message for every problem) → "Apply" writes it (or, when some rows have errors and the
-user ticks the option, only the valid rows). Between the two steps the upload waits in
-`DATA_DIR/import-uploads/`, named by a random token that only the uploading session knows.
+user ticks the option, only the valid rows) and "Cancel" drops it. Between the two steps the
+upload waits in `DATA_DIR/import-uploads/` (see `uploads`), named by a random token that
+only the uploading session knows; every request to an import page first deletes the uploads
+older than an hour.
 
 Export: choose CSV or XLSX (and state a purpose for personal data) → the file downloads,
 masked as on screen; exports of personal data are written to the access log.
@@ -14,14 +16,10 @@ Both pages call the same services as the command line: `registry_import`, `regis
 from __future__ import annotations
 
 import io
-import re
-import secrets
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -37,6 +35,13 @@ from gridlink.registry.exchange.exporter import CONTENT_TYPES, registry_export
 from gridlink.registry.exchange.importer import ImportReport, registry_import
 from gridlink.registry.exchange.kinds import KindSpec, kind_spec
 from gridlink.registry.exchange.readers import MAX_FILE_BYTES, file_format, too_big_error
+from gridlink.registry.exchange.uploads import (
+    TOKEN,
+    purge_stale_uploads,
+    upload_discard,
+    upload_path,
+    upload_store,
+)
 
 if TYPE_CHECKING:
     ModelAdminBase = admin.ModelAdmin[Any]
@@ -45,9 +50,7 @@ else:
     ModelAdminBase = admin.ModelAdmin
 
 SESSION_KEY = "gridlink_pending_imports"
-UPLOAD_MAX_AGE_SECONDS = 24 * 3600
 REPORT_ROWS_SHOWN = 1000
-_TOKEN = re.compile(r"^[0-9a-f]{32}$")
 
 
 class ImportUploadForm(forms.Form):
@@ -70,7 +73,7 @@ class ImportUploadForm(forms.Form):
 
 
 class ImportApplyForm(forms.Form):
-    token = forms.RegexField(regex=_TOKEN, widget=forms.HiddenInput)
+    token = forms.RegexField(regex=TOKEN, widget=forms.HiddenInput)
     apply_valid = forms.BooleanField(
         required=False,
         label=gettext_lazy("Write the valid rows and leave out the rows with errors"),
@@ -92,19 +95,6 @@ class ExportForm(forms.Form):
     )
 
 
-def _upload_dir() -> Path:
-    folder = Path(settings.DATA_DIR) / "import-uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def _forget_old_uploads(folder: Path) -> None:
-    cutoff = time.time() - UPLOAD_MAX_AGE_SECONDS
-    for stale in folder.iterdir():
-        if stale.is_file() and stale.stat().st_mtime < cutoff:
-            stale.unlink(missing_ok=True)
-
-
 class ExchangeAdmin(ModelAdminBase):
     """A ModelAdmin with Import and Export pages for one kind of `gridlink.registry.exchange`."""
 
@@ -124,12 +114,17 @@ class ExchangeAdmin(ModelAdminBase):
     def import_view(self, request: HttpRequest) -> HttpResponse:
         if not (self.has_add_permission(request) and self.has_change_permission(request)):
             raise PermissionDenied
+        purge_stale_uploads()
         spec = kind_spec(self.exchange_kind)
         upload_form = ImportUploadForm()
         report: ImportReport | None = None
         apply_form: ImportApplyForm | None = None
         if request.method == "POST" and "token" in request.POST:
             apply_form = ImportApplyForm(request.POST)
+            if apply_form.is_valid() and "cancel" in request.POST:
+                self._drop_pending(request, apply_form.cleaned_data["token"])
+                messages.info(request, _("The upload was discarded; nothing was written."))
+                return HttpResponseRedirect(request.path)
             if apply_form.is_valid():
                 token = apply_form.cleaned_data["token"]
                 report = self._run_pending(
@@ -168,12 +163,7 @@ class ExchangeAdmin(ModelAdminBase):
         return TemplateResponse(request, "admin/registry/exchange/import.html", context)
 
     def _keep_upload(self, request: HttpRequest, upload: Any) -> str:
-        folder = _upload_dir()
-        _forget_old_uploads(folder)
-        token = secrets.token_hex(16)
-        with open(folder / token, "wb") as out:
-            for chunk in upload.chunks():
-                out.write(chunk)
+        token = upload_store(upload.chunks())
         pending = request.session.get(SESSION_KEY, {})
         pending[token] = {"kind": self.exchange_kind, "name": Path(upload.name).name}
         request.session[SESSION_KEY] = pending
@@ -183,8 +173,13 @@ class ExchangeAdmin(ModelAdminBase):
         self, request: HttpRequest, token: str, *, apply_valid: bool, dry_run: bool = False
     ) -> ImportReport | None:
         entry = request.session.get(SESSION_KEY, {}).get(token)
-        stored = _upload_dir() / token
-        if not entry or entry.get("kind") != self.exchange_kind or not stored.is_file():
+        stored = upload_path(token)
+        if (
+            not entry
+            or entry.get("kind") != self.exchange_kind
+            or stored is None
+            or not stored.is_file()
+        ):
             messages.error(request, _("That upload has expired. Upload the file again."))
             return None
         try:
@@ -202,10 +197,11 @@ class ExchangeAdmin(ModelAdminBase):
             return None
 
     def _drop_pending(self, request: HttpRequest, token: str) -> None:
+        """Forget the upload and delete its file (only this session's own uploads)."""
         pending = request.session.get(SESSION_KEY, {})
-        pending.pop(token, None)
+        if pending.pop(token, None) is not None:
+            upload_discard(token)
         request.session[SESSION_KEY] = pending
-        (_upload_dir() / token).unlink(missing_ok=True)
 
     def _changelist_url(self) -> str:
         return reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")

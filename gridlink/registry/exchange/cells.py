@@ -44,6 +44,10 @@ class RowErrors:
         if message not in messages:
             messages.append(message)
 
+    def only(self, column: str, message: str) -> None:
+        """Make `message` the row's one message, dropping any found before it."""
+        self.by_column = {column: [message]}
+
     def has(self, column: str) -> bool:
         return column in self.by_column
 
@@ -178,7 +182,20 @@ def parse_json_object(raw: str) -> dict[str, Any]:
         ) from None
     if not isinstance(value, dict):
         raise CellError(_('GeoJSON must be an object such as {"type": "Polygon", …}.'))
+    if _holds_nul(value):
+        # "\u0000" in the JSON text: PostgreSQL's jsonb cannot store it.
+        raise CellError(_("This cell holds a NUL character (U+0000), which cannot be stored."))
     return value
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 def unmasked(raw: str) -> str:

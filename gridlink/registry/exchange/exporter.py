@@ -28,10 +28,10 @@ from gridlink.accounts.permissions import has_capability, scope_q
 from gridlink.accounts.roles import Cap
 from gridlink.core.audit import access_record
 from gridlink.core.errors import DomainError, NotPermitted
+from gridlink.core.spreadsheet import defuse
 from gridlink.geo.models import Area, Department
 from gridlink.registry import selectors
 from gridlink.registry.exchange.kinds import KindSpec, kind_spec
-from gridlink.registry.exchange.readers import FORMULA_START
 from gridlink.registry.models import Building, Organisation
 from gridlink.registry.present import building_row, household_row, organisation_row, resident_row
 from gridlink.registry.services import clean_purpose
@@ -234,15 +234,6 @@ def _organisations(actor: AnyUser) -> Iterator[tuple[int, dict[str, Any]]]:
 
 
 # --- Writers ----------------------------------------------------------------------------
-
-
-def defuse(value: Any) -> Any:
-    """Text that a spreadsheet would evaluate gets a leading apostrophe; numbers stay numbers."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
 
 
 def _write_csv(spec: KindSpec, rows: Iterator[list[Any]], out: IO[bytes]) -> None:

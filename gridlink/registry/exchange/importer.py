@@ -5,6 +5,10 @@ The whole import runs in one transaction. Rows are written as they pass, so a la
 refer to an earlier one (a child area after its parent); at the end the transaction is rolled
 back when it was a dry run, or when some row failed and the caller did not ask to apply the
 valid rows. A row whose values equal the stored ones is "unchanged" and not written.
+
+Scope comes first: a row whose key belongs to a stored record outside the importing user's
+scope is refused before anything is compared or checked, with the same words as any other
+out-of-scope row, so an import cannot tell what is stored outside the user's area.
 """
 
 from __future__ import annotations
@@ -29,8 +33,9 @@ from gridlink.geo.services import geo_revision_bump
 from gridlink.registry.exchange.cells import RowErrors, RowParser
 from gridlink.registry.exchange.kinds import KindSpec, kind_spec
 from gridlink.registry.exchange.lookups import AreaIndex, Scope
-from gridlink.registry.exchange.readers import SourceRow, read_table
-from gridlink.registry.exchange.upserts import HANDLERS, Handler, Parsed
+from gridlink.registry.exchange.readers import NUL, SourceRow, read_table
+from gridlink.registry.exchange.upserts import REGISTRY_HANDLERS, Handler, Parsed
+from gridlink.registry.exchange.upserts_areas import AREA_HANDLERS
 
 if TYPE_CHECKING:
     from gridlink.accounts.permissions import AnyUser
@@ -39,6 +44,10 @@ CHUNK_ROWS = 500
 MAX_LISTED_ERRORS = 10_000
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
+
+HANDLERS: dict[str, type[Handler[Any]]] = {
+    handler.kind: handler for handler in (*AREA_HANDLERS, *REGISTRY_HANDLERS)
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +153,9 @@ def registry_import(
                 for row in chunk
                 if row.problem is None
             }
-            keys = {k for k in (handler.key(v) for v in values.values()) if k}
+            # Rows with a NUL character never get here (the reader reports them), and a key
+            # with one would make PostgreSQL refuse the whole lookup: keep it out regardless.
+            keys = {k for k in (handler.key(v) for v in values.values()) if k and NUL not in k}
             handler.prefetch(keys, list(values.values()))
             for row in chunk:
                 errors = RowErrors(row.number)
@@ -243,7 +254,11 @@ def _upsert_row(
             return None
         first_seen[key] = errors.number
     existing = handler.existing(key) if key else None
-    existing_path = handler.path_of(existing) if existing is not None else None
+    if existing is not None and not handler.existing_in_scope(existing):
+        # Before any comparison: "unchanged", or any message about the other cells, would
+        # tell what the record outside the user's scope holds.
+        errors.only(handler.scope_column, handler.scope_message())
+        return None
     parser = RowParser(values, errors)
     parsed = handler.parse(parser, existing)
 
@@ -263,8 +278,12 @@ def _upsert_row(
     originals = _attnames(instance, changed)
     for name in changed:
         setattr(instance, name, parser.fields[name])
-    handler.check_scope(instance, existing_path, parser)
-    handler.check(instance, existing_path, parser)
+    if not handler.target_in_scope(instance, changed, parser):
+        # Only the refusal: other messages would differ from a refused stored record's.
+        _restore(instance, originals)
+        errors.only(handler.scope_column, handler.scope_message())
+        return None
+    handler.check(instance, parser)
     _full_clean(handler, instance, parsed, errors)
     if errors:
         _restore(instance, originals)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from gridlink.accounts.permissions import scope_paths
@@ -33,6 +34,15 @@ class Scope:
     @property
     def unrestricted(self) -> bool:
         return self.paths is None
+
+    def q(self, path_field: str = "grid__path") -> Q:
+        """A filter for rows inside the scope (rows a file may refer to, such as households)."""
+        if self.paths is None:
+            return Q()
+        q = Q(pk__in=[])
+        for path in self.paths:
+            q |= Q(**{f"{path_field}__startswith": path})
+        return q
 
 
 class AreaIndex:
@@ -67,7 +77,8 @@ class AreaIndex:
 
 
 def in_chunk(rows: Sequence[Mapping[str, str]], column: str) -> set[str]:
-    return {row[column] for row in rows if row.get(column)}
+    """The codes a chunk names in `column`, for one `__in` lookup (never one with a NUL)."""
+    return {row[column] for row in rows if row.get(column) and "\x00" not in row[column]}
 
 
 def lookup[T](found: Mapping[str, T], code: str, message: str) -> T:

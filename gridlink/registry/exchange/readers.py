@@ -7,6 +7,12 @@ comes back with a `problem` so the import can report it and go on.
 CSV is read as UTF-8 (a BOM is fine) or, if it does not decode as UTF-8, as GB18030, the
 encoding Chinese Excel saves "CSV" in. Bytes that decode in neither are reported on the row
 and column where they are. XLSX is read with openpyxl in read-only mode, first sheet only.
+
+No field may hold a NUL character (U+0000; PostgreSQL cannot store one in text). A CSV with
+NUL bytes near its start is not text at all (often Excel's "Unicode text") and is refused as
+a file; anywhere else — in any row of either format, however deep in the file — a NUL makes
+its row an error naming the column, and one in the header is a file-level error naming the
+column. So no NUL reaches the database, not even as a lookup key.
 """
 
 from __future__ import annotations
@@ -40,9 +46,10 @@ UTF8_DAMAGE_SHARE = 0.2  # see _decode
 
 # A leading = + - @ (or tab / CR) makes a spreadsheet treat a cell as a formula. Exports put
 # an apostrophe in front of such text; imports take it off again so a round trip is exact.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _ESCAPED = re.compile(r"^'[=+\-@\t\r]")
 _UNDECODED = re.compile("[\udc80-\udcff]")
+NUL = "\x00"
+BINARY_SNIFF_BYTES = 8192  # NUL bytes this early mean the file is not text at all
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +116,18 @@ def clean_cell(value: str) -> str:
     return value
 
 
+def _nul_message() -> str:
+    return _("This cell holds a NUL character (U+0000), which cannot be stored.")
+
+
+def clean_row(number: int, header: list[str], cells: list[str]) -> SourceRow:
+    """A row of cleaned cells, or a row error naming the first column that holds a NUL."""
+    for name, cell in zip(header, cells, strict=True):
+        if NUL in cell:
+            return SourceRow(number, [], (name, _nul_message()))
+    return SourceRow(number, [clean_cell(cell) for cell in cells])
+
+
 def _normalise_header(cells: list[str]) -> list[str]:
     header = [c.strip().lstrip("\ufeff").strip().lower() for c in cells]
     while header and not header[-1]:
@@ -118,6 +137,13 @@ def _normalise_header(cells: list[str]) -> list[str]:
             _("The first row must be the header, with the column names."), code="no_header"
         )
     for index, name in enumerate(header, start=1):
+        if NUL in name:
+            raise DomainError(
+                _("Column %(col)s of the header holds a NUL character (U+0000).")
+                % {"col": get_column_letter(index)},
+                code="bad_header",
+                field="file",
+            )
         if not name:
             raise DomainError(
                 _("Column %(col)s of the header has no name.") % {"col": get_column_letter(index)},
@@ -180,7 +206,9 @@ def _decode(data: bytes) -> tuple[str, bool]:
 
 
 def _read_csv(data: bytes) -> Table:
-    if b"\x00" in data[:8192]:
+    # Only the start decides "not text"; a NUL further on is reported on its row and column
+    # (`clean_row`), so the whole file is checked either way.
+    if b"\x00" in data[:BINARY_SNIFF_BYTES]:
         raise DomainError(
             _(
                 "This is not a CSV text file (it contains NUL bytes). If Excel saved it as "
@@ -241,7 +269,7 @@ def _csv_rows(
                 message = _("This cell holds bytes that are neither UTF-8 nor GB18030 text.")
                 yield SourceRow(number, [], (bad[0], message))
                 continue
-        yield SourceRow(number, [clean_cell(cell) for cell in raw])
+        yield clean_row(number, header, raw)
 
 
 # --- XLSX ------------------------------------------------------------------------------
@@ -327,7 +355,7 @@ def _xlsx_rows(
                 yield SourceRow(number, [], ("*", message))
                 continue
             cells = (cells + [""] * width)[:width]
-            yield SourceRow(number, [clean_cell(cell) for cell in cells])
+            yield clean_row(number, header, cells)
     finally:
         book.close()
 

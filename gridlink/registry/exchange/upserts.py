@@ -1,8 +1,12 @@
 """Per-kind rules that turn one parsed row into a model instance to upsert.
 
 Each handler knows its natural key, how to fetch the existing rows and the referenced rows
-for a chunk of the file in a few queries, how to parse each column, and what to check across
-columns. The engine in `importer.py` does the rest (compare, validate, save, report).
+for a chunk of the file in a few queries, how to parse each column, what to check across
+columns, and whether a row lies inside the importing user's scope. The engine in
+`importer.py` does the rest (scope first, then compare, validate, save, report).
+
+This module holds the handler protocol and the registry kinds (buildings, households,
+residents, organisations); `upserts_areas.py` holds areas and departments.
 """
 
 from __future__ import annotations
@@ -17,12 +21,10 @@ from django.utils.translation import gettext as _
 
 from gridlink.core.validators import (
     birth_date_from_id,
-    id_number_disagreements,
     normalise_id_number,
     sex_from_id,
     validate_id_number,
 )
-from gridlink.geo.models import Area, AreaKind, Department, DepartmentKind, GridType, Level
 from gridlink.registry.exchange.cells import (
     KEEP,
     REQUIRED,
@@ -32,7 +34,6 @@ from gridlink.registry.exchange.cells import (
     normalise_phone,
     parse_date,
     parse_int,
-    parse_json_object,
     split_list,
     unmasked,
 )
@@ -69,6 +70,8 @@ class Handler[M: Model]:
     resolved: ClassVar[tuple[str, ...]] = ()
     # Fields saved with every update besides the changed ones.
     always_update: ClassVar[tuple[str, ...]] = ()
+    # The column a scope refusal is reported under.
+    scope_column: ClassVar[str] = "grid_code"
 
     def __init__(self, *, scope: Scope, areas: AreaIndex) -> None:
         self.scope = scope
@@ -101,7 +104,7 @@ class Handler[M: Model]:
     def parse(self, p: RowParser, existing: M | None) -> Parsed:
         raise NotImplementedError
 
-    def check(self, instance: M, existing_path: str | None, p: RowParser) -> None:
+    def check(self, instance: M, p: RowParser) -> None:
         """Cross-column checks once the instance holds the new values."""
 
     def can_run_model_clean(self, instance: M) -> bool:
@@ -116,151 +119,38 @@ class Handler[M: Model]:
             getattr(instance, name).set(ids)
         self.written += 1
 
+    # --- scope ----------------------------------------------------------------------------
+
+    def scope_message(self) -> str:
+        """The one refusal for every out-of-scope row of this kind.
+
+        The same words whether the row's target lies outside the scope or its key belongs to
+        a stored record outside it, so a refusal tells nothing about records out of sight.
+        """
+        return _("This record is outside the area you may import into.")
+
     def path_of(self, instance: M) -> str | None:
         """The area path that decides whether the importing user may write this row."""
         grid_id = getattr(instance, "grid_id", None)
         area = self.areas.by_id.get(grid_id) if grid_id else None
         return area.path if area else None
 
-    def check_scope(self, instance: M, existing_path: str | None, p: RowParser) -> None:
+    def existing_in_scope(self, existing: M) -> bool:
+        """Whether the stored record (before any change) lies inside the importer's scope."""
         if self.scope.unrestricted:
-            return
-        for path in (existing_path, self.path_of(instance)):
-            if path is not None and not self.scope.covers(path):
-                p.errors.add("grid_code", _("This grid is outside the area you may import into."))
-                return
+            return True
+        path = self.path_of(existing)
+        return path is not None and self.scope.covers(path)
 
+    def target_in_scope(self, instance: M, changed: Sequence[str], p: RowParser) -> bool:
+        """Whether the record, holding the row's values, lies inside the importer's scope.
 
-# --- Areas and departments --------------------------------------------------------------
-
-
-class AreaHandler(Handler[Area]):
-    kind = "areas"
-    model = Area
-    columns_of_fields: ClassVar[dict[str, str]] = {"parent": "parent_code"}
-    resolved = ("parent",)
-    always_update = ("updated_at",)
-
-    level = staticmethod(choice_parser(Level))
-    area_kind = staticmethod(choice_parser(AreaKind))
-    grid_type = staticmethod(choice_parser(GridType))
-
-    def parse(self, p: RowParser, existing: Area | None) -> Parsed:
-        p.take("code", "code", blank=REQUIRED)
-        p.take("parent_code", "parent", self.areas.area, empty=None)
-        p.take("level", "level", self.level, blank=REQUIRED)
-        p.take("kind", "kind", self.area_kind, blank=REQUIRED)
-        p.take("name_zh", "name_zh", blank=REQUIRED)
-        p.take("name_en", "name_en")
-        p.take("grid_type", "grid_type", self.grid_type)
-        p.take("households", "households", parse_int, blank=KEEP)
-        p.take("residents", "residents", parse_int, blank=KEEP)
-        p.take("valid_from", "valid_from", parse_date, blank=KEEP)
-        p.take("valid_to", "valid_to", parse_date, empty=None)
-        p.take("geometry", "geometry", parse_json_object, empty=None)
-        return Parsed()
-
-    def can_run_model_clean(self, instance: Area) -> bool:
-        # Area.clean() computes with the level; a level that did not parse is reported already.
-        return instance.level is not None
-
-    def path_of(self, instance: Area) -> str | None:
-        """A stored area's own path; for a new one, its parent's (where it will sit)."""
-        if instance.pk and instance.path:
-            return instance.path
-        parent = self.areas.by_id.get(instance.parent_id) if instance.parent_id else None
-        return parent.path if parent else None
-
-    def check_scope(self, instance: Area, existing_path: str | None, p: RowParser) -> None:
+        A target that could not be resolved (an unknown grid) is reported by its cell.
+        """
         if self.scope.unrestricted:
-            return
-        target = existing_path or self.path_of(instance)
-        if target is None or not self.scope.covers(target):
-            p.errors.add("code", _("This area is outside the area you may import into."))
-
-    def saved(self, instance: Area, m2m: dict[str, set[int]]) -> None:
-        super().saved(instance, m2m)
-        self.areas.add(instance)
-
-
-class DepartmentHandler(Handler[Department]):
-    kind = "departments"
-    model = Department
-    columns_of_fields: ClassVar[dict[str, str]] = {"parent": "parent_code", "areas": "area_codes"}
-    resolved = ("parent",)
-
-    dept_kind = staticmethod(choice_parser(DepartmentKind))
-
-    def __init__(self, *, scope: Scope, areas: AreaIndex) -> None:
-        super().__init__(scope=scope, areas=areas)
-        # Departments are few; hold them all so a file can name a parent it created above.
-        self.by_code: dict[str, Department] = {d.code: d for d in Department.objects.order_by()}
-        self.served: dict[int, set[int]] = {}
-        for dept_id, area_id in Department.areas.through.objects.values_list(
-            "department_id", "area_id"
-        ):
-            self.served.setdefault(dept_id, set()).add(area_id)
-
-    def prefetch(self, keys: set[str], rows: Sequence[Mapping[str, str]]) -> None:
-        self.existing_rows = self.by_code
-
-    def parse(self, p: RowParser, existing: Department | None) -> Parsed:
-        parsed = Parsed()
-        p.take("code", "code", blank=REQUIRED)
-        p.take("name_zh", "name_zh", blank=REQUIRED)
-        p.take("name_en", "name_en")
-        p.take("kind", "kind", self.dept_kind, blank=REQUIRED)
-        p.take("parent_code", "parent", self._department, empty=None)
-        if p.present("area_codes"):
-            codes = split_list(p.raw("area_codes"))
-            unknown = [c for c in codes if c not in self.areas.by_code]
-            if unknown:
-                p.errors.add(
-                    "area_codes",
-                    _("No area has the code %(codes)s.") % {"codes": ", ".join(unknown)},
-                )
-            else:
-                parsed.m2m["areas"] = {self.areas.by_code[c].pk for c in codes}
-        return parsed
-
-    def _department(self, code: str) -> Department:
-        return lookup(self.by_code, code, _("No department has the code %(code)s."))
-
-    def check(self, instance: Department, existing_path: str | None, p: RowParser) -> None:
-        """A parent chain must end: no department may be its own ancestor."""
-        by_id = {d.pk: d for d in self.by_code.values()}
-        seen = {instance.code}
-        parent = instance.parent
-        while parent is not None:
-            if parent.code in seen:
-                p.errors.add(
-                    "parent_code",
-                    _("A department cannot be its own parent, directly or through others."),
-                )
-                return
-            seen.add(parent.code)
-            parent = by_id.get(parent.parent_id) if parent.parent_id else None
-
-    def m2m_current(self, instance: Department, name: str) -> set[int]:
-        return set(self.served.get(instance.pk, set()))
-
-    def check_scope(self, instance: Department, existing_path: str | None, p: RowParser) -> None:
-        if self.scope.unrestricted:
-            return
-        area_ids = set(self.served.get(instance.pk, set())) if instance.pk else set()
-        codes = split_list(p.raw("area_codes"))
-        area_ids |= {self.areas.by_code[c].pk for c in codes if c in self.areas.by_code}
-        if not area_ids or not all(self.scope.covers(self.areas.by_id[i].path) for i in area_ids):
-            p.errors.add(
-                "area_codes",
-                _("Departments serving areas outside your scope are not yours to import."),
-            )
-
-    def saved(self, instance: Department, m2m: dict[str, set[int]]) -> None:
-        super().saved(instance, m2m)
-        self.by_code[instance.code] = instance
-        if "areas" in m2m:
-            self.served[instance.pk] = set(m2m["areas"])
+            return True
+        path = self.path_of(instance)
+        return path is None or self.scope.covers(path)
 
 
 # --- Registry ---------------------------------------------------------------------------
@@ -297,11 +187,10 @@ class _WithBuildings[M: Model](Handler[M]):
 
     def prefetch(self, keys: set[str], rows: Sequence[Mapping[str, str]]) -> None:
         super().prefetch(keys, rows)
+        # Only buildings inside the scope: one elsewhere reads as unknown, as it is to the user.
         codes = in_chunk(rows, "building_address_code")
-        self.buildings = {
-            b.address_code: b
-            for b in Building.objects.filter(address_code__in=codes).only("id", "address_code")
-        }
+        found = Building.objects.filter(self.scope.q(), address_code__in=codes)
+        self.buildings = {b.address_code: b for b in found.only("id", "address_code")}
 
     def building(self, code: str) -> Building:
         return lookup(self.buildings, code, _("No building has the address code %(code)s."))
@@ -354,10 +243,10 @@ class ResidentHandler(Handler[Resident]):
         ).values_list("resident_id", "tag_id")
         for resident_id, tag_id in links:
             self.tag_ids.setdefault(resident_id, set()).add(tag_id)
+        # Only households inside the scope: one elsewhere reads as unknown, as it is to the user.
         numbers = in_chunk(rows, "household_number")
-        self.households = {
-            h.number: h for h in Household.objects.filter(number__in=numbers).only("id", "number")
-        }
+        found = Household.objects.filter(self.scope.q(), number__in=numbers)
+        self.households = {h.number: h for h in found.only("id", "number")}
 
     def household(self, number: str) -> Household:
         return lookup(self.households, number, _("No household has the number %(code)s."))
@@ -391,7 +280,11 @@ class ResidentHandler(Handler[Resident]):
         return parsed
 
     def _identity(self, p: RowParser, parsed: Parsed) -> None:
-        """Check the ID number, then check (or fill in) sex and birth date from it."""
+        """Check the ID number, then fill in a blank sex and birth date from it.
+
+        Whether a given sex or birth date agrees with the ID number is `Resident.clean()`'s
+        rule; the importer runs it with the model's other checks (`full_clean`).
+        """
         id_number = p.fields.get("id_number")
         if not id_number:
             parsed.exclude |= {"sex", "birth_date"} - set(p.fields)
@@ -402,13 +295,6 @@ class ResidentHandler(Handler[Resident]):
             p.errors.add("id_number", " ".join(exc.messages))
             parsed.exclude |= {"sex", "birth_date"} - set(p.fields)
             return
-        problems = id_number_disagreements(
-            id_number=id_number,
-            sex=p.fields.get("sex"),
-            birth_date=p.fields.get("birth_date"),
-        )
-        for field_name, message in problems.items():
-            p.errors.add(field_name, message)
         p.fields.setdefault("sex", sex_from_id(id_number))
         p.fields.setdefault("birth_date", birth_date_from_id(id_number))
 
@@ -443,14 +329,9 @@ class OrganisationHandler(_WithBuildings[Organisation]):
         return Parsed()
 
 
-HANDLERS: dict[str, type[Handler[Any]]] = {
-    handler.kind: handler
-    for handler in (
-        AreaHandler,
-        DepartmentHandler,
-        BuildingHandler,
-        HouseholdHandler,
-        ResidentHandler,
-        OrganisationHandler,
-    )
-}
+REGISTRY_HANDLERS: tuple[type[Handler[Any]], ...] = (
+    BuildingHandler,
+    HouseholdHandler,
+    ResidentHandler,
+    OrganisationHandler,
+)
