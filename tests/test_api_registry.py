@@ -328,3 +328,32 @@ def test_a_refused_lookup_is_logged_even_without_purpose_or_valid_identifier(
     assert r.status_code == 403
     record = AccessRecord.objects.get()
     assert (record.kind, record.outcome) == ("lookup", "denied")
+
+
+@pytest.mark.parametrize(
+    ("persona", "sees"),
+    [("grid_worker", True), ("community_staff", True), ("dispatcher", True), ("supervisor", False)],
+)
+def test_household_composition_only_for_roles_that_need_it(client, personas, tree, persona, sees):
+    from tests.factories import HouseholdFactory
+
+    household = HouseholdFactory(grid=tree.grids[0], number="H-37021100101")
+    resident = ResidentFactory(grid=tree.grids[0], household=household, relation_to_head="户主")
+    client.force_login(getattr(personas, persona))
+    body = client.get(f"/api/v1/registry/residents/{resident.pk}").json()
+    assert (body["household"], body["relation_to_head"]) == (
+        ("H-37021100101", "户主") if sees else (None, None)
+    )
+    assert body["name"] == resident.name
+
+
+def test_department_staff_do_not_see_household_composition(client, personas, tree):
+    from tests.factories import HouseholdFactory
+
+    household = HouseholdFactory(grid=tree.grids[4], number="H-B")
+    resident = ResidentFactory(grid=tree.grids[4], household=household, relation_to_head="配偶")
+    client.force_login(personas.dept_handler)
+    body = client.get(f"/api/v1/registry/residents/{resident.pk}").json()
+    assert body["household"] is None and body["relation_to_head"] is None
+    page = client.get(f"/registry/residents/{resident.pk}/").content.decode()
+    assert "H-B" not in page

@@ -1,4 +1,5 @@
-"""How registry records look to a given user: masked fields, permitted tags.
+"""How registry records look to a given user: masked fields, permitted tags, and only the
+fields their role needs.
 
 The API, the web pages and the exports all go through these functions, so the masking on
 a screen and in a file is the same by construction.
@@ -8,12 +9,27 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from gridlink.accounts.permissions import roles_in_area
+from gridlink.accounts.roles import Role
 from gridlink.registry.masking import mask_id_number, mask_phone
 from gridlink.registry.selectors import tags_visible_to
 
 if TYPE_CHECKING:
     from gridlink.accounts.permissions import AnyUser
+    from gridlink.geo.models import Area
     from gridlink.registry.models import Building, Household, Organisation, Resident
+
+# Family composition (SPEC §2: "only the fields their role needs"). The roles that keep the
+# base data and work with households see it; department staff and supervisors, who deal
+# with a person about a matter, see it as null.
+HOUSEHOLD_FIELDS = ("household", "relation_to_head")
+ROLES_SEEING_HOUSEHOLDS = frozenset(
+    {Role.GRID_WORKER, Role.COMMUNITY_STAFF, Role.DISPATCHER, Role.ADMIN}
+)
+
+
+def sees_households(user: AnyUser, grid: Area) -> bool:
+    return user.is_superuser or bool(ROLES_SEEING_HOUSEHOLDS & roles_in_area(user, grid))
 
 
 def resident_row(resident: Resident, user: AnyUser, *, tags: bool = True) -> dict[str, Any]:
@@ -32,6 +48,8 @@ def resident_row(resident: Resident, user: AnyUser, *, tags: bool = True) -> dic
         "residence_type": resident.residence_type,
         "relation_to_head": resident.relation_to_head,
     }
+    if not sees_households(user, resident.grid):
+        row.update(dict.fromkeys(HOUSEHOLD_FIELDS))
     if tags:
         row["tags"] = [
             t.code for t in tags_visible_to(user, list(resident.tags.all()), grid=resident.grid)

@@ -23,9 +23,9 @@ class ResidentOut(Schema):
     phone: str = Field(description="masked: first 3 and last 4 digits")
     grid_code: str
     grid_name: str
-    household: str | None
+    household: str | None = Field(description="null if absent or not shown to your role")
     residence_type: str
-    relation_to_head: str
+    relation_to_head: str | None = Field(description="null if not shown to your role")
     tags: list[str] = Field(description="tag codes; sensitive ones only for roles granted them")
 
 

@@ -32,7 +32,12 @@ from gridlink.geo.locator import PointOutsideGrids, locator
 from gridlink.geo.models import Area, Level
 from gridlink.registry.masking import MASKED_FIELDS
 from gridlink.registry.models import Organisation, Resident
-from gridlink.registry.present import building_row, organisation_row, resident_row
+from gridlink.registry.present import (
+    building_row,
+    organisation_row,
+    resident_row,
+    sees_households,
+)
 from gridlink.registry.selectors import (
     buildings_visible_to,
     households_visible_to,
@@ -359,7 +364,7 @@ def _sensitive(
 
 def _resident_page(request: AuthedRequest, resident: Resident, **sensitive: Any) -> dict[str, Any]:
     row = resident_row(resident, request.user, tags=False)
-    household = resident.household
+    household = resident.household if sees_households(request.user, resident.grid) else None
     context = {
         "resident": resident,
         "row": row,
