@@ -49,7 +49,10 @@ api = NinjaAPI(
 @api.exception_handler(DomainError)
 def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
     return api.create_response(
-        request, {"detail": exc.message, "errors": [exc.as_dict()]}, status=exc.status
+        request,
+        # A refusal may carry several field errors (e.g. `InvalidFields`); list them all.
+        {"detail": exc.message, "errors": getattr(exc, "errors", None) or [exc.as_dict()]},
+        status=exc.status,
     )
 
 

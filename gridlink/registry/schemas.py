@@ -3,8 +3,10 @@ not named here never leaves the server, whatever `present.py` returns."""
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
 from ninja import Schema
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
 
 
 class PageQuery(Schema):
@@ -100,3 +102,25 @@ class LookupIn(Schema):
 
 class LookupOut(Schema):
     items: list[ResidentOut]
+
+
+# One column's value in a create or update body, as in a cell of an import file: text, a
+# number, a list of codes (`tags`) or null (a blank cell). The import's rules check it
+# (`gridlink.registry.exchange.registry_upsert`), so every problem comes back at once, by
+# column, in a 400 — not here, where the first would stop the rest.
+CellIn = Annotated[
+    Any,
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string"},
+                {"type": "number"},
+                {"type": "array", "items": {"type": "string"}},
+                {"type": "null"},
+            ]
+        }
+    ),
+]
+
+# The import columns of the kind (docs/import-export.md, "Columns") → values.
+RecordIn = dict[str, CellIn]

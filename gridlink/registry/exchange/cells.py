@@ -33,20 +33,32 @@ class CellError(ValueError):
 
 
 class RowErrors:
-    """The messages of one row, by column, in the order they were found."""
+    """The messages of one row, by column, in the order they were found.
+
+    Each message has a short code too (`invalid` unless said otherwise), for the API's
+    `errors` list; the import report shows the messages only.
+    """
 
     def __init__(self, number: int) -> None:
         self.number = number
         self.by_column: dict[str, list[str]] = {}
+        self.codes: dict[tuple[str, str], str] = {}  # (column, message) → code
+        self.refused = False  # the row lies outside the user's scope (see `refuse`)
 
-    def add(self, column: str, message: str) -> None:
+    def add(self, column: str, message: str, *, code: str = "invalid") -> None:
         messages = self.by_column.setdefault(column, [])
         if message not in messages:
             messages.append(message)
+            self.codes[column, message] = code
 
-    def only(self, column: str, message: str) -> None:
-        """Make `message` the row's one message, dropping any found before it."""
+    def refuse(self, column: str, message: str) -> None:
+        """Make the scope refusal `message` the row's one message, dropping any before it."""
         self.by_column = {column: [message]}
+        self.codes = {(column, message): "out_of_scope"}
+        self.refused = True
+
+    def code(self, column: str, message: str) -> str:
+        return self.codes.get((column, message), "invalid")
 
     def has(self, column: str) -> bool:
         return column in self.by_column
@@ -88,7 +100,7 @@ class RowParser:
         raw = self.values[column]
         if raw == "":
             if blank == REQUIRED:
-                self.errors.add(column, _("A value is required."))
+                self.errors.add(column, _("A value is required."), code="required")
             elif blank == EMPTY:
                 self.fields[field] = empty
             return

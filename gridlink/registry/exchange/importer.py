@@ -6,9 +6,11 @@ refer to an earlier one (a child area after its parent); at the end the transact
 back when it was a dry run, or when some row failed and the caller did not ask to apply the
 valid rows. A row whose values equal the stored ones is "unchanged" and not written.
 
-Scope comes first: a row whose key belongs to a stored record outside the importing user's
-scope is refused before anything is compared or checked, with the same words as any other
-out-of-scope row, so an import cannot tell what is stored outside the user's area.
+Each row goes through the shared row pipeline (`rows.RowPipeline`), the same one a record
+saved through the API goes through; the scope is the importing user's `registry.import`
+scope. Scope comes first: a row whose key belongs to a stored record outside it is refused
+before anything is compared or checked, with the same words as any other out-of-scope row,
+so an import cannot tell what is stored outside the user's area.
 """
 
 from __future__ import annotations
@@ -17,37 +19,27 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import DatabaseError, transaction
-from django.db.models import Model
+from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from gridlink.accounts.permissions import has_capability
 from gridlink.accounts.roles import Cap
 from gridlink.core.audit import audit_record
 from gridlink.core.errors import DomainError, NotPermitted
 from gridlink.geo.services import geo_revision_bump
-from gridlink.registry.exchange.cells import RowErrors, RowParser
+from gridlink.registry.exchange.cells import RowErrors
 from gridlink.registry.exchange.kinds import KindSpec, kind_spec
 from gridlink.registry.exchange.lookups import AreaIndex, Scope
 from gridlink.registry.exchange.readers import NUL, SourceRow, read_table
-from gridlink.registry.exchange.upserts import REGISTRY_HANDLERS, Handler, Parsed
-from gridlink.registry.exchange.upserts_areas import AREA_HANDLERS
+from gridlink.registry.exchange.rows import CREATED, HANDLERS, UPDATED, RowPipeline, may_write
 
 if TYPE_CHECKING:
     from gridlink.accounts.permissions import AnyUser
 
 CHUNK_ROWS = 500
 MAX_LISTED_ERRORS = 10_000
-
-CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
-
-HANDLERS: dict[str, type[Handler[Any]]] = {
-    handler.kind: handler for handler in (*AREA_HANDLERS, *REGISTRY_HANDLERS)
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,8 +137,8 @@ def registry_import(
     _check_header(spec, table.header)
     report = ImportReport(kind=kind, file_name=file_name, dry_run=dry_run, apply_valid=apply_valid)
     with transaction.atomic():
-        handler = HANDLERS[kind](scope=Scope(actor), areas=AreaIndex())
-        first_seen: dict[str, int] = {}
+        handler = HANDLERS[kind](scope=Scope(actor, Cap.REGISTRY_IMPORT), areas=AreaIndex())
+        pipeline = RowPipeline(handler)
         for chunk in _chunks(table.rows, CHUNK_ROWS):
             values = {
                 row.number: dict(zip(table.header, row.cells, strict=True))
@@ -163,13 +155,13 @@ def registry_import(
                     errors.add(*row.problem)
                     outcome = None
                 else:
-                    outcome = _upsert_row(handler, values[row.number], errors, first_seen)
+                    outcome = pipeline.upsert(values[row.number], errors)
                 report.rows += 1
-                if errors:
+                if errors or outcome is None:
                     report.add_errors(errors)
-                elif outcome == CREATED:
+                elif outcome.outcome == CREATED:
                     report.created += 1
-                elif outcome == UPDATED:
+                elif outcome.outcome == UPDATED:
                     report.updated += 1
                 else:
                     report.unchanged += 1
@@ -196,9 +188,8 @@ def registry_import(
 
 
 def _check_permission(actor: AnyUser | None) -> None:
-    if actor is None:
-        return  # the command line without --user: whoever runs it owns the server
-    if actor.is_active and (actor.is_superuser or has_capability(actor, Cap.REGISTRY_IMPORT)):
+    # actor None: the command line without --user, whoever runs it owns the server.
+    if actor is None or may_write(actor, Cap.REGISTRY_IMPORT):
         return
     raise NotPermitted(
         _("%(user)s may not import registry data (needs the registry.import capability).")
@@ -208,8 +199,8 @@ def _check_permission(actor: AnyUser | None) -> None:
 
 
 def _check_header(spec: KindSpec, header: list[str]) -> None:
-    missing = [c for c in spec.columns if c in spec.required and c not in header]
-    unknown = [c for c in header if c not in spec.columns]
+    missing = spec.missing(header)
+    unknown = spec.unknown(header)
     if not missing and not unknown:
         return
     problems = []
@@ -237,109 +228,3 @@ def _chunks(rows: Iterable[SourceRow], size: int) -> Iterator[list[SourceRow]]:
     iterator = iter(rows)
     while chunk := list(islice(iterator, size)):
         yield chunk
-
-
-def _upsert_row(
-    handler: Handler[Any], values: dict[str, str], errors: RowErrors, first_seen: dict[str, int]
-) -> str | None:
-    """Validate one row and write it if it is new or changed; return the outcome or None."""
-    key = handler.key(values)
-    if key:
-        if key in first_seen:
-            errors.add(
-                handler.spec.key,
-                _("%(key)s is also in row %(row)d; each may appear only once.")
-                % {"key": key, "row": first_seen[key]},
-            )
-            return None
-        first_seen[key] = errors.number
-    existing = handler.existing(key) if key else None
-    if existing is not None and not handler.existing_in_scope(existing):
-        # Before any comparison: "unchanged", or any message about the other cells, would
-        # tell what the record outside the user's scope holds.
-        errors.only(handler.scope_column, handler.scope_message())
-        return None
-    parser = RowParser(values, errors)
-    parsed = handler.parse(parser, existing)
-
-    instance = existing if existing is not None else handler.model()
-    if existing is None:
-        changed = list(parser.fields)
-        m2m = {name: ids for name, ids in parsed.m2m.items() if ids}
-    else:
-        changed = [n for n, v in parser.fields.items() if not _same(existing, n, v)]
-        m2m = {
-            name: ids
-            for name, ids in parsed.m2m.items()
-            if handler.m2m_current(existing, name) != ids
-        }
-        if not changed and not m2m and not errors:
-            return UNCHANGED
-    originals = _attnames(instance, changed)
-    for name in changed:
-        setattr(instance, name, parser.fields[name])
-    if not handler.target_in_scope(instance, changed, parser):
-        # Only the refusal: other messages would differ from a refused stored record's.
-        _restore(instance, originals)
-        errors.only(handler.scope_column, handler.scope_message())
-        return None
-    handler.check(instance, parser)
-    _full_clean(handler, instance, parsed, errors)
-    if errors:
-        _restore(instance, originals)
-        return None
-    try:
-        with transaction.atomic():
-            if existing is None:
-                instance.save()
-            elif changed:
-                instance.save(update_fields=[*changed, *handler.always_update])
-            handler.saved(instance, m2m)
-    except DatabaseError as exc:
-        errors.add("*", _("The row could not be saved: %(error)s") % {"error": exc})
-        _restore(instance, originals)
-        return None
-    return CREATED if existing is None else UPDATED
-
-
-def _same(instance: Model, name: str, value: Any) -> bool:
-    model_field = instance._meta.get_field(name)
-    if model_field.many_to_one:
-        new_id = value.pk if value is not None else None
-        return bool(getattr(instance, model_field.attname) == new_id)  # type: ignore[union-attr]
-    return bool(getattr(instance, name) == value)
-
-
-def _attnames(instance: Model, names: list[str]) -> dict[str, Any]:
-    """The stored values of `names` (by attname, so no related row is fetched)."""
-    if instance.pk is None:
-        return {}
-    attnames = [instance._meta.get_field(n).attname for n in names]  # type: ignore[union-attr]
-    return {a: getattr(instance, a) for a in attnames}
-
-
-def _restore(instance: Model, originals: dict[str, Any]) -> None:
-    """Put back the values a failed row set, so cached instances stay true to the database."""
-    for attname, value in originals.items():
-        setattr(instance, attname, value)
-
-
-def _full_clean(handler: Handler[Any], instance: Model, parsed: Parsed, errors: RowErrors) -> None:
-    """Run the model's validators and clean(), reporting each message under its column."""
-    reported = set(errors.by_column)
-    exclude = set(handler.resolved) | parsed.exclude
-    exclude |= {
-        f.name for f in instance._meta.concrete_fields if handler.column_of(f.name) in reported
-    }
-    try:
-        if handler.can_run_model_clean(instance):
-            instance.full_clean(exclude=exclude, validate_unique=False)
-        else:
-            instance.clean_fields(exclude=exclude)
-    except ValidationError as exc:
-        for name, messages in exc.message_dict.items():
-            column = "*" if name == NON_FIELD_ERRORS else handler.column_of(name)
-            if column in reported:
-                continue  # the cell's own parse error already says what is wrong
-            for message in messages:
-                errors.add(column, message)

@@ -8,6 +8,7 @@ organisations export masked values and so cannot be (see docs/import-export.md).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
@@ -23,6 +24,7 @@ class KindSpec:
     required: frozenset[str]  # columns the header must have
     export_columns: tuple[str, ...] = ()  # when they differ from `columns`
     subject_type: str = ""  # access-log subject type for kinds holding personal data
+    lists: frozenset[str] = frozenset()  # columns holding a list of codes (`a; b; c`)
 
     @property
     def personal(self) -> bool:
@@ -31,6 +33,15 @@ class KindSpec:
     @property
     def exported(self) -> tuple[str, ...]:
         return self.export_columns or self.columns
+
+    def missing(self, given: Iterable[str]) -> list[str]:
+        """The required columns not among `given` (a file's header, an API body's keys)."""
+        present = set(given)
+        return [c for c in self.columns if c in self.required and c not in present]
+
+    def unknown(self, given: Iterable[str]) -> list[str]:
+        """The names among `given` that are not columns of this kind."""
+        return [c for c in given if c not in self.columns]
 
 
 KINDS: dict[str, KindSpec] = {
@@ -60,6 +71,7 @@ KINDS: dict[str, KindSpec] = {
             key="code",
             columns=("code", "name_zh", "name_en", "kind", "parent_code", "area_codes"),
             required=frozenset({"code", "name_zh", "kind"}),
+            lists=frozenset({"area_codes"}),
         ),
         KindSpec(
             name="buildings",
@@ -89,6 +101,7 @@ KINDS: dict[str, KindSpec] = {
                 "tags",
             ),
             required=frozenset({"id_number", "name", "grid_code"}),
+            lists=frozenset({"tags"}),
             # The screen shows the birth year, not the date (the date is inside the ID number).
             export_columns=(
                 "id_number",

@@ -116,7 +116,8 @@ def clean_cell(value: str) -> str:
     return value
 
 
-def _nul_message() -> str:
+def nul_message() -> str:
+    """What is wrong with a cell holding a NUL character (U+0000)."""
     return _("This cell holds a NUL character (U+0000), which cannot be stored.")
 
 
@@ -124,7 +125,7 @@ def clean_row(number: int, header: list[str], cells: list[str]) -> SourceRow:
     """A row of cleaned cells, or a row error naming the first column that holds a NUL."""
     for name, cell in zip(header, cells, strict=True):
         if NUL in cell:
-            return SourceRow(number, [], (name, _nul_message()))
+            return SourceRow(number, [], (name, nul_message()))
     return SourceRow(number, [clean_cell(cell) for cell in cells])
 
 

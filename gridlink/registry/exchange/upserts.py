@@ -2,8 +2,9 @@
 
 Each handler knows its natural key, how to fetch the existing rows and the referenced rows
 for a chunk of the file in a few queries, how to parse each column, what to check across
-columns, and whether a row lies inside the importing user's scope. The engine in
-`importer.py` does the rest (scope first, then compare, validate, save, report).
+columns, and whether a row lies inside the acting user's scope. The row pipeline in
+`rows.py` does the rest (scope first, then compare, validate, save), for a file import
+(`importer.py`) and for one record saved through the API (`records.py`) alike.
 
 This module holds the handler protocol and the registry kinds (buildings, households,
 residents, organisations); `upserts_areas.py` holds areas and departments.
@@ -19,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Model
 from django.utils.translation import gettext as _
 
+from gridlink.accounts.roles import Cap
 from gridlink.core.validators import (
     birth_date_from_id,
     normalise_id_number,
@@ -78,6 +80,8 @@ class Handler[M: Model]:
         self.areas = areas
         self.existing_rows: dict[str, M] = {}
         self.written = 0
+        # Lock the stored rows fetched for an update (one API request): check, then write.
+        self.lock = False
 
     @property
     def spec(self) -> KindSpec:
@@ -96,7 +100,8 @@ class Handler[M: Model]:
         }
 
     def existing_queryset(self) -> Any:
-        return self.model._default_manager.all()
+        qs = self.model._default_manager.all()
+        return qs.select_for_update() if self.lock else qs
 
     def existing(self, key: str) -> M | None:
         return self.existing_rows.get(key)
@@ -127,23 +132,25 @@ class Handler[M: Model]:
         The same words whether the row's target lies outside the scope or its key belongs to
         a stored record outside it, so a refusal tells nothing about records out of sight.
         """
+        if self.scope.capability == Cap.REGISTRY_EDIT:
+            return _("This record is outside the area you may edit.")
         return _("This record is outside the area you may import into.")
 
     def path_of(self, instance: M) -> str | None:
-        """The area path that decides whether the importing user may write this row."""
+        """The area path that decides whether the acting user may write this row."""
         grid_id = getattr(instance, "grid_id", None)
-        area = self.areas.by_id.get(grid_id) if grid_id else None
+        area = self.areas.find_pk(grid_id) if grid_id else None
         return area.path if area else None
 
     def existing_in_scope(self, existing: M) -> bool:
-        """Whether the stored record (before any change) lies inside the importer's scope."""
+        """Whether the stored record (before any change) lies inside the user's scope."""
         if self.scope.unrestricted:
             return True
         path = self.path_of(existing)
         return path is not None and self.scope.covers(path)
 
     def target_in_scope(self, instance: M, changed: Sequence[str], p: RowParser) -> bool:
-        """Whether the record, holding the row's values, lies inside the importer's scope.
+        """Whether the record, holding the row's values, lies inside the user's scope.
 
         A target that could not be resolved (an unknown grid) is reported by its cell.
         """
