@@ -97,11 +97,50 @@ def test_token_command_prints_a_working_token_and_rejects_unknown_users(live_ser
     assert token.startswith("gl_")
     import urllib.request
 
-    req = urllib.request.Request(  # noqa: S310  (http URL of our own live server)
+    req = urllib.request.Request(
         f"{live_server.url}/api/v1/departments", headers={"Authorization": f"Bearer {token}"}
     )
-    with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310  (our own live server)
+    with urllib.request.urlopen(req, timeout=10) as resp:
         assert resp.status == 200
     missing = _gridlink("token", "nobody", "x")
     assert missing.returncode != 0
     assert "username: no active user 'nobody'" in missing.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_serve_runs_web_and_worker_and_logs_no_query_strings():
+    import socket
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gridlink.cli", "serve", "--port", str(port), "--web-workers", "1"],
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as resp:
+                return resp.status == 200 and b'"worker": {"ok": true' in resp.read()
+        except (urllib.error.URLError, ConnectionError):
+            return False
+
+    try:
+        assert _wait_for(healthy, 60), "server and worker did not come up"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(
+                f"{base}/api/v1/registry/residents?q=%E5%BC%A0%E4%B8%89", timeout=5
+            )
+        assert refused.value.code == 401
+    finally:
+        server.send_signal(signal.SIGTERM)
+        output, _ = server.communicate(timeout=60)
+    assert "/api/v1/registry/residents" in output
+    assert "q=" not in output and "%E5%BC%A0" not in output

@@ -11,6 +11,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
+
 
 class Command(BaseCommand):
     help = "Serve gridlink on HOST:PORT with gunicorn and run the background worker beside it."
@@ -42,6 +44,9 @@ class Command(BaseCommand):
                     "4",
                     "--access-logfile",
                     "-",
+                    # Path without the query string: searches carry names (no PII in logs).
+                    "--access-logformat",
+                    ACCESS_LOG_FORMAT,
                 ]
             )
         )
