@@ -33,7 +33,8 @@ CHROMIUM_ARGS = [
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[Browser]:
     if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is not installed")
+        # Never skip silently: `make test` installs Debian's chromium first (browser-deps).
+        pytest.fail(f"{CHROMIUM} is not installed: run `make browser-deps` (apt chromium)")
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
