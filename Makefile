@@ -29,6 +29,8 @@ browser-deps:
 
 run: setup
 	$(BIN)/gridlink migrate --no-input
+	$(BIN)/gridlink calendar seed
+	$(BIN)/gridlink taxonomy load --publish
 	$(BIN)/gridlink seed --if-empty --scale small --seed 1
 	$(BIN)/gridlink collectstatic --no-input --verbosity 0
 	$(BIN)/gridlink demo_logins
@@ -48,6 +50,7 @@ test: lint typecheck pytest
 
 bench: setup
 	$(BIN)/python bench/locate.py
+	$(BIN)/python bench/worktime.py
 
 # Re-resolve the newest versions pyproject.toml allows and record them.
 lock:

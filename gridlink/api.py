@@ -86,11 +86,13 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 
 def _mount() -> None:
+    from gridlink.cases.api import router as cases_router
     from gridlink.geo.api import router as geo_router
     from gridlink.registry.api import router as registry_router
 
     api.add_router("/", geo_router)
     api.add_router("/registry/", registry_router)
+    api.add_router("/", cases_router)
 
 
 _mount()

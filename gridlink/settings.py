@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "gridlink.accounts",
     "gridlink.geo",
     "gridlink.registry",
+    "gridlink.cases",
     "gridlink.web",
     "gridlink.demo",
 ]

@@ -4,6 +4,11 @@ The audit log and the personal-data access log are shown only to superusers and 
 of the audit.view capability (besides Django's view permission): they name who looked at
 whose data, and why.
 
+The working calendar (calendar days, working hours) may be looked at by staff with the view
+permission; adding, changing and deleting also need the reference.edit capability (or
+superuser status). A day saved here becomes an administrator row (`source=admin`), which
+`gridlink calendar seed` never overwrites.
+
 This is the one module of `core` that reads `gridlink.accounts` (for the capability): an
 admin module is loaded last, by the admin's autodiscovery, and nothing imports it.
 """
@@ -12,12 +17,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.db.models.functions import ExtractYear
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
+from gridlink.accounts.admin import CapabilityAdmin
 from gridlink.accounts.permissions import has_capability
 from gridlink.accounts.roles import Cap
-from gridlink.core.models import AccessRecord, AuditEvent, WorkerHeartbeat
+from gridlink.core.models import (
+    AccessRecord,
+    AuditEvent,
+    CalendarDay,
+    WorkerHeartbeat,
+    WorkingHours,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin[Any]):
@@ -79,3 +95,56 @@ class AccessRecordAdmin(AuditLogAdmin):
 @admin.register(WorkerHeartbeat)
 class WorkerHeartbeatAdmin(ReadOnlyAdmin):
     list_display = ["worker_id", "hostname", "pid", "started_at", "seen_at"]
+
+
+class YearFilter(admin.SimpleListFilter):
+    title = _("year")
+    parameter_name = "year"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        years = (
+            CalendarDay.objects.annotate(year=ExtractYear("date"))
+            .values_list("year", flat=True)
+            .distinct()
+            .order_by("-year")
+        )
+        return [(str(year), str(year)) for year in years]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        if value and value.isdigit():
+            return queryset.filter(date__year=int(value))
+        return queryset
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(CapabilityAdmin):
+    edit_capability = Cap.REFERENCE_EDIT
+    list_display = ["date", "weekday", "kind", "name_zh", "name_en", "source"]
+    list_filter = [YearFilter, "kind", "source"]
+    search_fields = ["name_zh", "name_en"]
+    fields = ["date", "kind", "name_zh", "name_en", "source", "updated_at"]
+    readonly_fields = ["source", "updated_at"]
+
+    @admin.display(description=_("weekday"))
+    def weekday(self, obj: CalendarDay) -> str:
+        return f"{obj.date:%a}"
+
+    def save_model(
+        self, request: HttpRequest, obj: Any, form: forms.ModelForm[Any], change: bool
+    ) -> None:
+        obj.source = CalendarDay.Source.ADMIN  # the seed never overwrites what an admin saved
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(WorkingHours)
+class WorkingHoursAdmin(CapabilityAdmin):
+    edit_capability = Cap.REFERENCE_EDIT
+    list_display = [
+        "valid_from",
+        "morning_start",
+        "morning_end",
+        "afternoon_start",
+        "afternoon_end",
+    ]
+    readonly_fields = ["updated_at"]

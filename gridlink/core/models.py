@@ -1,4 +1,6 @@
-"""Append-only, hash-chained logs and the worker heartbeat.
+"""Platform-wide models: the append-only, hash-chained logs, the worker heartbeat and
+periodic jobs, and the working calendar (holidays, make-up working days, working hours)
+that every deadline is counted on (see `gridlink.core.worktime`).
 
 Two logs share one chain mechanism (`gridlink.core.ledger`):
 
@@ -15,8 +17,10 @@ ORM; tampering below the ORM is found by `gridlink audit verify`.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, ClassVar
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -160,3 +164,113 @@ class PeriodicJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} next {self.next_run_at:%Y-%m-%d %H:%M}"
+
+
+class CalendarDay(models.Model):
+    """A day that differs from the default week (Mon–Fri work, Sat/Sun rest): a statutory
+    holiday (法定节假日) or a make-up working day (调休上班日).
+
+    Seeded from the `chinesecalendar` package for the years it knows
+    (`gridlink calendar seed`); administrators add the next year's days in the admin or by
+    CSV (`gridlink calendar import`). Rows an administrator entered or changed carry
+    `source=admin` and are never overwritten by the seed. See docs/working-calendar.md.
+    """
+
+    class Kind(models.TextChoices):
+        HOLIDAY = "holiday", _("holiday (rest day)")
+        MAKEUP_WORKDAY = "makeup_workday", _("make-up working day")
+
+    class Source(models.TextChoices):
+        PACKAGE = "package", _("chinesecalendar package")
+        ADMIN = "admin", _("administrator")
+
+    date = models.DateField(_("date"), unique=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=50)
+    name_en = models.CharField(_("name (English)"), max_length=50, blank=True)
+    source = models.CharField(
+        _("source"), max_length=10, choices=Source.choices, default=Source.ADMIN
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("calendar days")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["holiday", "makeup_workday"]),
+                name="calendarday_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(source__in=["package", "admin"]),
+                name="calendarday_source_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.kind} {self.name_zh}"
+
+    @property
+    def is_working_day(self) -> bool:
+        return self.kind == self.Kind.MAKEUP_WORKDAY
+
+
+class WorkingHours(models.Model):
+    """作息时间 — the morning and afternoon sessions of a working day, from `valid_from` on
+    (until the next row's `valid_from`). Without any row the default applies:
+    08:30–12:00 and 13:30–17:30, 7.5 working hours a day (`gridlink.core.worktime`)."""
+
+    valid_from = models.DateField(_("valid from"), unique=True)
+    morning_start = models.TimeField(_("morning starts"), default=dt.time(8, 30))
+    morning_end = models.TimeField(_("morning ends"), default=dt.time(12, 0))
+    afternoon_start = models.TimeField(_("afternoon starts"), default=dt.time(13, 30))
+    afternoon_end = models.TimeField(_("afternoon ends"), default=dt.time(17, 30))
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["valid_from"]
+        verbose_name = _("working timetable")
+        verbose_name_plural = _("working timetables")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(morning_start__lt=models.F("morning_end"))
+                & models.Q(morning_end__lte=models.F("afternoon_start"))
+                & models.Q(afternoon_start__lt=models.F("afternoon_end")),
+                name="workinghours_sessions_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.valid_from:%Y-%m-%d}: {self.morning_start:%H:%M}–{self.morning_end:%H:%M}, "
+            f"{self.afternoon_start:%H:%M}–{self.afternoon_end:%H:%M}"
+        )
+
+    def clean(self) -> None:
+        super().clean()
+        times = [self.morning_start, self.morning_end, self.afternoon_start, self.afternoon_end]
+        if any(t is None for t in times):
+            return  # the field errors say which is missing
+        if not self.morning_start < self.morning_end:
+            raise ValidationError(
+                {"morning_end": _("The morning must end after it starts.")},
+                code="session_order",
+            )
+        if not self.afternoon_start < self.afternoon_end:
+            raise ValidationError(
+                {"afternoon_end": _("The afternoon must end after it starts.")},
+                code="session_order",
+            )
+        if not self.morning_end <= self.afternoon_start:
+            raise ValidationError(
+                {"afternoon_start": _("The afternoon must start after the morning ends.")},
+                code="session_overlap",
+            )
+
+    @property
+    def sessions(self) -> tuple[tuple[dt.time, dt.time], ...]:
+        return (
+            (self.morning_start, self.morning_end),
+            (self.afternoon_start, self.afternoon_end),
+        )

@@ -1,0 +1,154 @@
+"""The admin back-office for the taxonomy: versions, categories and their extra fields.
+
+Every staff member with the view permission may look. Adding, changing and deleting need
+the model permission and the reference.edit capability (or superuser status), and only a
+draft version's rows can change: a published version is frozen (cases refer to it). The
+"publish" action makes one draft the current version (`taxonomy_publish`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from gridlink.accounts.admin import CapabilityAdmin, admin_actor, is_superuser
+from gridlink.accounts.permissions import has_capability
+from gridlink.accounts.roles import Cap
+from gridlink.cases.models import Category, CategoryAttribute, TaxonomyVersion
+from gridlink.cases.services import taxonomy_publish
+from gridlink.core.errors import DomainError
+
+if TYPE_CHECKING:
+    from django import forms
+    from django.db.models import ForeignKey
+
+    InlineBase = admin.TabularInline[CategoryAttribute, Category]
+else:
+    InlineBase = admin.TabularInline  # generic only in the type stubs
+
+
+def may_edit_taxonomy(request: HttpRequest) -> bool:
+    return is_superuser(request) or has_capability(request.user, Cap.REFERENCE_EDIT)
+
+
+def _is_draft(version: TaxonomyVersion | None) -> bool:
+    return version is None or not version.is_published
+
+
+@admin.register(TaxonomyVersion)
+class TaxonomyVersionAdmin(CapabilityAdmin):
+    edit_capability = Cap.REFERENCE_EDIT
+    list_display = ("code", "name", "published_at", "is_current", "created_at")
+    search_fields = ("code", "name")
+    fields = ("code", "name", "notes", "published_at", "is_current", "content_sha256")
+    readonly_fields = ("published_at", "is_current", "content_sha256")
+    actions = ["publish"]
+
+    def may_edit(self, request: HttpRequest, obj: Any) -> bool:
+        return self.may_edit_somewhere(request) and _is_draft(obj)
+
+    def has_publish_permission(self, request: HttpRequest) -> bool:
+        return super().has_change_permission(request) and self.may_edit_somewhere(request)
+
+    @admin.action(
+        description=gettext_lazy("Publish the selected draft and make it current"),
+        permissions=["publish"],
+    )
+    def publish(self, request: HttpRequest, queryset: QuerySet[TaxonomyVersion]) -> None:
+        versions = list(queryset)
+        if len(versions) != 1:
+            self.message_user(request, _("Choose exactly one version to publish."), messages.ERROR)
+            return
+        try:
+            version = taxonomy_publish(actor=admin_actor(request), version=versions[0])
+        except DomainError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return
+        self.message_user(
+            request,
+            _("Taxonomy version %(code)s is published and current.") % {"code": version.code},
+            messages.SUCCESS,
+        )
+
+
+class CategoryAttributeInline(InlineBase):
+    model = CategoryAttribute
+    extra = 0
+    fields = (
+        "order",
+        "code",
+        "name_zh",
+        "name_en",
+        "datatype",
+        "required",
+        "variable",
+        "help_zh",
+        "help_en",
+        "values",
+    )
+
+    def _may_edit(self, request: HttpRequest, obj: Category | None) -> bool:
+        return may_edit_taxonomy(request) and (obj is None or _is_draft(obj.version))
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_add_permission(request, obj) and self._may_edit(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) and self._may_edit(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_delete_permission(request, obj) and self._may_edit(request, obj)
+
+
+@admin.register(Category)
+class CategoryAdmin(CapabilityAdmin):
+    edit_capability = Cap.REFERENCE_EDIT
+    list_display = ("code", "name_zh", "name_en", "kind", "urgency", "default_level", "version")
+    list_filter = ("version", "kind", "urgency", "default_level")
+    search_fields = ("code", "name_zh", "name_en", "keywords_zh", "keywords_en")
+    list_select_related = ("version",)
+    inlines = [CategoryAttributeInline]
+    fieldsets = (
+        (None, {"fields": ("version", "parent", "kind", "code", "order")}),
+        (
+            gettext_lazy("Names"),
+            {"fields": ("name_zh", "name_en", "keywords_zh", "keywords_en")},
+        ),
+        (
+            gettext_lazy("Handling (sub-classes)"),
+            {
+                "fields": (
+                    "filing_condition_zh",
+                    "filing_condition_en",
+                    "closing_condition_zh",
+                    "closing_condition_en",
+                    "default_level",
+                    "default_department_kind",
+                    "urgency",
+                    ("sign_for_amount", "sign_for_unit"),
+                    ("handle_amount", "handle_unit"),
+                    ("verify_amount", "verify_unit"),
+                )
+            },
+        ),
+    )
+
+    def may_edit(self, request: HttpRequest, obj: Any) -> bool:
+        return self.may_edit_somewhere(request) and (obj is None or _is_draft(obj.version))
+
+    def formfield_for_foreignkey(
+        self, db_field: ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
+    ) -> forms.ModelChoiceField[Any] | None:
+        # New rows go into draft versions only, under a draft's major class.
+        if db_field.name == "version":
+            kwargs["queryset"] = TaxonomyVersion.objects.filter(published_at__isnull=True)
+        elif db_field.name == "parent":
+            kwargs["queryset"] = Category.objects.majors().filter(
+                version__published_at__isnull=True
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)

@@ -1,0 +1,314 @@
+"""gridlink calendar seed [--years 2024-2026] · calendar show YEAR · calendar import FILE
+
+- `seed` writes the holidays and make-up working days the `chinesecalendar` package knows.
+  Idempotent: a second run changes nothing. Rows an administrator entered or edited
+  (`source=admin`) are never touched; package rows the package no longer lists (a corrected
+  date) are removed. Warns about requested years the package does not know, and about this
+  year and next when the database has no days for them.
+- `show YEAR` lists a year's calendar days and the working hours in force.
+- `import FILE` reads a UTF-8 CSV with the header `date,kind,name_zh,name_en` (kind:
+  holiday or makeup_workday) and writes its rows as administrator rows. Every row is checked
+  first; if any is wrong, each problem is printed with its line number and nothing is written.
+
+See docs/working-calendar.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+from argparse import ArgumentParser
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import chinese_calendar
+from chinese_calendar.constants import Holiday
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from gridlink.core.audit import audit_record
+from gridlink.core.models import CalendarDay
+from gridlink.core.worktime import calendar_gap, calendar_load
+
+Wanted = dict[dt.date, tuple[str, str, str]]  # date → (kind, name_zh, name_en)
+HEADER = ["date", "kind", "name_zh", "name_en"]
+
+
+@dataclass
+class SeedResult:
+    created: list[dt.date] = field(default_factory=list)
+    updated: list[dt.date] = field(default_factory=list)
+    removed: list[dt.date] = field(default_factory=list)
+    unchanged: int = 0
+    kept_admin: list[dt.date] = field(default_factory=list)
+    unknown_years: list[int] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated or self.removed)
+
+
+def package_years() -> list[int]:
+    """The years for which `chinesecalendar` has holiday data."""
+    return sorted({day.year for day in chinese_calendar.holidays})
+
+
+def package_days(years: set[int]) -> Wanted:
+    """The package's holidays and weekend make-up working days in `years`."""
+    chinese = {h.value: h.chinese for h in Holiday}
+    wanted: Wanted = {}
+    for day, name in chinese_calendar.holidays.items():
+        if day.year in years:
+            wanted[day] = (CalendarDay.Kind.HOLIDAY, chinese.get(name, name), name)
+    for day, name in chinese_calendar.workdays.items():
+        if day.year in years and day.weekday() >= 5:  # only weekends differ from the default
+            wanted[day] = (CalendarDay.Kind.MAKEUP_WORKDAY, chinese.get(name, name), name)
+    return wanted
+
+
+@transaction.atomic
+def calendar_seed(*, years: list[int]) -> SeedResult:
+    """Bring the package rows of `years` in line with the package (see the module doc)."""
+    known = set(package_years())
+    result = SeedResult(unknown_years=sorted(set(years) - known))
+    seeded = set(years) & known
+    wanted = package_days(seeded)
+    existing = {
+        row.date: row
+        for row in CalendarDay.objects.select_for_update().filter(date__year__in=seeded)
+    }
+    now = timezone.now()
+    for day, (kind, name_zh, name_en) in sorted(wanted.items()):
+        row = existing.get(day)
+        if row is None:
+            CalendarDay.objects.create(
+                date=day,
+                kind=kind,
+                name_zh=name_zh,
+                name_en=name_en,
+                source=CalendarDay.Source.PACKAGE,
+            )
+            result.created.append(day)
+        elif row.source == CalendarDay.Source.ADMIN:
+            if (row.kind, row.name_zh, row.name_en) != (kind, name_zh, name_en):
+                result.kept_admin.append(day)
+            else:
+                result.unchanged += 1
+        elif (row.kind, row.name_zh, row.name_en) != (kind, name_zh, name_en):
+            row.kind, row.name_zh, row.name_en, row.updated_at = kind, name_zh, name_en, now
+            row.save()
+            result.updated.append(day)
+        else:
+            result.unchanged += 1
+    stale = [
+        row.date
+        for day, row in existing.items()
+        if day not in wanted and row.source == CalendarDay.Source.PACKAGE
+    ]
+    CalendarDay.objects.filter(date__in=stale).delete()
+    result.removed = sorted(stale)
+    if result.changed:
+        audit_record(
+            actor=None,
+            action="calendar.seeded",
+            data={
+                "years": sorted(seeded),
+                "created": len(result.created),
+                "updated": len(result.updated),
+                "removed": len(result.removed),
+            },
+        )
+    return result
+
+
+def read_import(path: Path) -> tuple[Wanted, list[str]]:
+    """The rows of a calendar CSV and the problems found in it (line numbers from 1)."""
+    wanted: Wanted = {}
+    errors: list[str] = []
+    kinds = set(CalendarDay.Kind.values)
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            header = [h.strip() for h in next(reader, [])]
+            if header != HEADER:
+                return {}, [f"line 1: the header must be {','.join(HEADER)}, got {header}"]
+            for row in reader:
+                line = reader.line_num
+                if not any(cell.strip() for cell in row):
+                    continue
+                if len(row) != len(HEADER):
+                    errors.append(f"line {line}: expected {len(HEADER)} columns, got {len(row)}")
+                    continue
+                raw_date, kind, name_zh, name_en = (cell.strip() for cell in row)
+                problems = []
+                day = None
+                if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw_date):
+                    problems.append(f"date: '{raw_date}' is not a date (YYYY-MM-DD)")
+                else:
+                    try:
+                        day = dt.date.fromisoformat(raw_date)
+                    except ValueError:
+                        problems.append(f"date: '{raw_date}' is not a date (YYYY-MM-DD)")
+                if kind not in kinds:
+                    problems.append(f"kind: '{kind}' is not one of {', '.join(sorted(kinds))}")
+                if not name_zh:
+                    problems.append("name_zh: required")
+                for column, value in (("name_zh", name_zh), ("name_en", name_en)):
+                    if len(value) > 50:
+                        problems.append(f"{column}: longer than 50 characters")
+                if day is not None and day in wanted:
+                    problems.append(f"date: {day} appears twice in the file")
+                if problems:
+                    errors.extend(f"line {line}: {p}" for p in problems)
+                elif day is not None:
+                    wanted[day] = (kind, name_zh, name_en)
+    except UnicodeDecodeError:
+        return {}, ["the file is not UTF-8 text"]
+    except csv.Error as exc:
+        return {}, [f"the file is not valid CSV: {exc}"]
+    return wanted, errors
+
+
+@transaction.atomic
+def calendar_import(*, days: Wanted) -> tuple[int, int, int]:
+    """Write `days` as administrator rows; return (created, updated, unchanged)."""
+    created = updated = unchanged = 0
+    existing = {
+        row.date: row for row in CalendarDay.objects.select_for_update().filter(date__in=days)
+    }
+    for day, (kind, name_zh, name_en) in sorted(days.items()):
+        row = existing.get(day)
+        values = (kind, name_zh, name_en, CalendarDay.Source.ADMIN)
+        if row is None:
+            CalendarDay.objects.create(
+                date=day, kind=kind, name_zh=name_zh, name_en=name_en, source=values[3]
+            )
+            created += 1
+        elif (row.kind, row.name_zh, row.name_en, row.source) != values:
+            row.kind, row.name_zh, row.name_en, row.source = values
+            row.save()
+            updated += 1
+        else:
+            unchanged += 1
+    if created or updated:
+        audit_record(
+            actor=None,
+            action="calendar.imported",
+            data={"created": created, "updated": updated, "unchanged": unchanged},
+        )
+    return created, updated, unchanged
+
+
+def parse_years(text: str) -> list[int]:
+    """'2025' → [2025]; '2024-2026' → [2024, 2025, 2026]."""
+    match = re.fullmatch(r"\s*(\d{4})\s*(?:-\s*(\d{4})\s*)?", text)
+    if not match:
+        raise CommandError(f"--years: '{text}' is not a year or a range like 2024-2026")
+    first = int(match[1])
+    last = int(match[2] or first)
+    if last < first:
+        raise CommandError(f"--years: the range {text} runs backwards")
+    return list(range(first, last + 1))
+
+
+def _dates(days: list[dt.date]) -> str:
+    shown = ", ".join(f"{d:%Y-%m-%d}" for d in days[:8])
+    return shown + (f" … (+{len(days) - 8})" if len(days) > 8 else "")
+
+
+class Command(BaseCommand):
+    help = "Seed, show or import the working calendar (holidays and make-up working days)."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        seed = sub.add_parser("seed", help="write the days the chinesecalendar package knows")
+        seed.add_argument(
+            "--years",
+            help="a year or a range like 2024-2026 (default: every year the package knows)",
+        )
+        show = sub.add_parser("show", help="list one year's calendar days")
+        show.add_argument("year", type=int)
+        load = sub.add_parser("import", help="read days from a CSV (date,kind,name_zh,name_en)")
+        load.add_argument("file")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "seed":
+            self._seed(options["years"])
+        elif options["action"] == "show":
+            self._show(options["year"])
+        else:
+            self._import(Path(options["file"]))
+
+    def _seed(self, years_text: str | None) -> None:
+        years = parse_years(years_text) if years_text else package_years()
+        result = calendar_seed(years=years)
+        self.stdout.write(
+            f"calendar seed {years[0]}–{years[-1]} (chinesecalendar "
+            f"{getattr(chinese_calendar, '__version__', '?')}): "
+            f"{len(result.created)} created, {len(result.updated)} updated, "
+            f"{len(result.removed)} removed, {result.unchanged} unchanged, "
+            f"{len(result.kept_admin)} administrator rows kept"
+        )
+        for label, days in (
+            ("created", result.created),
+            ("updated", result.updated),
+            ("removed", result.removed),
+            ("kept (edited by an administrator)", result.kept_admin),
+        ):
+            if days:
+                self.stdout.write(f"  {label}: {_dates(days)}")
+        for year in result.unknown_years:
+            self.stderr.write(
+                f"warning: chinesecalendar has no holiday data for {year}; add its days in "
+                f"the admin or with `gridlink calendar import FILE`"
+            )
+        calendar = calendar_load()
+        this_year = timezone.localdate().year
+        for year in (this_year, this_year + 1):
+            if year not in result.unknown_years and calendar_gap(year=year, calendar=calendar):
+                self.stderr.write(
+                    f"warning: the calendar has no days for {year}: deadlines in {year} "
+                    f"follow the default week (Mon–Fri) until its holidays are added"
+                )
+
+    def _show(self, year: int) -> None:
+        calendar = calendar_load()
+        rows = CalendarDay.objects.filter(date__year=year)
+        for row in rows:
+            self.stdout.write(
+                f"{row.date:%Y-%m-%d} {row.date:%a}  {row.kind:<15}{row.name_zh} "
+                f"({row.name_en or '-'})  [{row.source}]"
+            )
+        first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
+        working = sum(
+            calendar.is_working_day(first + dt.timedelta(days=i))
+            for i in range((last - first).days + 1)
+        )
+        sessions = ", ".join(
+            f"{s:%H:%M}–{e:%H:%M}" for s, e in calendar.sessions_on(dt.date(year, 1, 1))
+        )
+        self.stdout.write(
+            f"{year}: {len(rows)} calendar days, {working} working days; "
+            f"working hours on {year}-01-01: {sessions}"
+        )
+        if calendar_gap(year=year, calendar=calendar):
+            self.stderr.write(
+                f"warning: no holiday data for {year}: its days follow the default week"
+            )
+
+    def _import(self, path: Path) -> None:
+        if not path.is_file():
+            raise CommandError(f"file: {path} does not exist")
+        days, errors = read_import(path)
+        if errors:
+            for error in errors:
+                self.stderr.write(f"{path.name}: {error}")
+            raise CommandError(f"{len(errors)} problem(s) in {path.name}; nothing was written")
+        created, updated, unchanged = calendar_import(days=days)
+        self.stdout.write(
+            f"calendar import {path.name}: {created} created, {updated} updated, "
+            f"{unchanged} unchanged"
+        )
