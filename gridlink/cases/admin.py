@@ -4,6 +4,8 @@ Every staff member with the view permission may look. Adding, changing and delet
 the model permission and the reference.edit capability (or superuser status), and only a
 draft version's rows can change: a published version is frozen (cases refer to it). The
 "publish" action makes one draft the current version (`taxonomy_publish`).
+
+Routing rules are reference data too: editable with the same capability (docs/routing.md).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from django.utils.translation import gettext_lazy
 from gridlink.accounts.admin import CapabilityAdmin, admin_actor, is_superuser
 from gridlink.accounts.permissions import has_capability
 from gridlink.accounts.roles import Cap
-from gridlink.cases.models import Category, CategoryAttribute, TaxonomyVersion
+from gridlink.cases.models import Category, CategoryAttribute, RoutingRule, TaxonomyVersion
 from gridlink.cases.services import taxonomy_publish
 from gridlink.core.errors import DomainError
 
@@ -152,3 +154,32 @@ class CategoryAdmin(CapabilityAdmin):
                 version__published_at__isnull=True
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(RoutingRule)
+class RoutingRuleAdmin(CapabilityAdmin):
+    edit_capability = Cap.REFERENCE_EDIT
+    list_display = (
+        "id",
+        "category_code",
+        "area",
+        "level",
+        "unit_department",
+        "unit_area",
+        "priority",
+        "active",
+        "valid_from",
+        "valid_to",
+    )
+    list_filter = ("active", "level")
+    search_fields = ("category_code", "area__code", "area__name_zh", "note")
+    list_select_related = ("area", "unit_department", "unit_area")
+    autocomplete_fields = ("area", "unit_department", "unit_area")
+    fieldsets = (
+        (gettext_lazy("When"), {"fields": ("category_code", "area")}),
+        (gettext_lazy("Then"), {"fields": ("level", "unit_department", "unit_area")}),
+        (
+            gettext_lazy("Precedence and validity"),
+            {"fields": ("priority", "active", "valid_from", "valid_to", "note")},
+        ),
+    )

@@ -1,4 +1,5 @@
-"""The taxonomy, read-only: the current version's tree, sub-class search and detail."""
+"""The taxonomy, read-only: the current version's tree, sub-class search and detail; and a
+preview of where routing would send a case (`gridlink.cases.routing`)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ from ninja.errors import HttpError
 from pydantic import Field
 
 from gridlink.cases.models import STAGES, Category, TaxonomyVersion
-from gridlink.cases.schemas import SubclassDetail, SubclassOut, TaxonomyOut
+from gridlink.cases.routing import route_for
+from gridlink.cases.schemas import RoutePreviewOut, SubclassDetail, SubclassOut, TaxonomyOut
 from gridlink.cases.selectors import subclass_detail, subclasses_of, taxonomy_current, taxonomy_tree
+from gridlink.geo.locator import PointOutsideGrids, locator
+from gridlink.geo.models import Area
 
 router = Router(tags=["taxonomy"])
 
@@ -121,4 +125,75 @@ def category_detail(request: HttpRequest, code: str) -> dict[str, Any]:
             }
             for a in attributes
         ],
+    }
+
+
+class RoutePreviewQuery(Schema):
+    category: str = Field(..., max_length=5, description="a sub-class code such as E0102")
+    area: str | None = Field(None, max_length=18, description="an area's official code")
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+
+
+def _preview_area(query: RoutePreviewQuery) -> Area:
+    if query.area:
+        found = Area.objects.current().filter(code=query.area).first()
+        if found is None:
+            raise HttpError(404, f"No current area {query.area}.")
+        return found
+    if query.lat is None or query.lon is None:
+        raise HttpError(422, "Give area=CODE, or lat and lon.")
+    try:
+        leaf = locator.locate(query.lat, query.lon)[-1]
+    except PointOutsideGrids:
+        raise HttpError(
+            404, f"({query.lat}, {query.lon}) lies outside every grid of the district."
+        ) from None
+    return Area.objects.get(pk=leaf.id)
+
+
+@router.get("/routing/preview", response=RoutePreviewOut, tags=["routing"])
+def routing_preview(request: HttpRequest, query: Query[RoutePreviewQuery]) -> dict[str, Any]:
+    """Where a case of `category` at a place would be routed, and which rule decides it.
+
+    A read: nothing is written. No route at all is a 400 with code `no_route`.
+    """
+    version = _current()
+    category = version.categories.subclasses().filter(code=query.category).first()
+    if category is None:
+        raise HttpError(404, f"No sub-class {query.category} in taxonomy version {version.code}.")
+    area = _preview_area(query)
+    decision = route_for(category=category, area=area)
+    unit = decision.unit
+    rule = decision.rule
+    return {
+        "category": {
+            "code": category.code,
+            "name_zh": category.name_zh,
+            "name_en": category.name_en,
+        },
+        "area": {
+            "code": area.code,
+            "name_zh": area.name_zh,
+            "name_en": area.name_en,
+            "level": area.level,
+        },
+        "level": decision.level,
+        "unit": {
+            "type": "department" if decision.department is not None else "area",
+            "code": unit.code,
+            "name_zh": unit.name_zh,
+            "name_en": unit.name_en,
+        },
+        "rule": None
+        if rule is None
+        else {
+            "id": rule.pk,
+            "category_code": rule.category_code,
+            "area_code": rule.area.code if rule.area is not None else None,
+            "priority": rule.priority,
+            "note": rule.note,
+        },
+        "reason_zh": decision.reason_zh,
+        "reason_en": decision.reason_en,
     }

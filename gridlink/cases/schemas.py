@@ -83,3 +83,41 @@ class SubclassDetail(SubclassOut):
     closing_condition_zh: str
     closing_condition_en: str
     attributes: list[AttributeOut]
+
+
+class RouteCategoryOut(Schema):
+    code: str
+    name_zh: str
+    name_en: str
+
+
+class RouteAreaOut(Schema):
+    code: str
+    name_zh: str
+    name_en: str
+    level: int
+
+
+class RouteUnitOut(Schema):
+    type: str  # "department" or "area"
+    code: str
+    name_zh: str
+    name_en: str
+
+
+class RouteRuleOut(Schema):
+    id: int
+    category_code: str
+    area_code: str | None
+    priority: int
+    note: str
+
+
+class RoutePreviewOut(Schema):
+    category: RouteCategoryOut
+    area: RouteAreaOut
+    level: str
+    unit: RouteUnitOut
+    rule: RouteRuleOut | None
+    reason_zh: str
+    reason_en: str
