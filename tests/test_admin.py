@@ -781,3 +781,20 @@ def test_import_uploads_are_private_and_removed_after_apply_cancel_or_an_hour(
     assert purge_stale_uploads(dt.timedelta(hours=1)) == 0
     assert purge_stale_uploads(dt.timedelta(seconds=30)) == 1
     assert not (folder / fresh).exists() and (folder / "notes.txt").exists()
+
+
+def test_a_scoped_admin_must_say_where_its_records_lie():
+    from django.contrib import admin
+
+    from gridlink.accounts.admin import ScopedEditAdmin
+    from gridlink.registry.models import Tag
+
+    with pytest.raises(TypeError, match="object_areas"):
+        type("Careless", (ScopedEditAdmin,), {})(Tag, admin.site)
+
+
+def test_an_import_handler_must_parse_rows():
+    from gridlink.registry.exchange.upserts import Handler
+
+    with pytest.raises(TypeError):
+        type("Careless", (Handler,), {"kind": "x"})(scope=None, areas=None)

@@ -109,9 +109,20 @@ class ScopedEditAdmin(CapabilityAdmin):
       rows are offered asks the admin of the form).
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Every registered scoped admin must say where its records lie: fail when the admin
+        # is registered (at start-up), not on a request.
+        if type(self).object_areas is ScopedEditAdmin.object_areas:
+            raise TypeError(f"{type(self).__name__} must define object_areas()")
+        super().__init__(*args, **kwargs)
+
     def object_areas(self, obj: Any) -> list[Area]:
-        """The areas a stored record lies in (all must be inside the editor's scope)."""
-        raise NotImplementedError
+        """The areas a stored record lies in (all must be inside the editor's scope).
+
+        Registered admins define it (checked when they are registered); this base answers
+        with no areas, which `may_edit` treats as out of scope.
+        """
+        return []
 
     def target_areas(self, form: forms.ModelForm[Any]) -> list[tuple[str, Area | None]]:
         """(field, area) the record will lie in after the save; None: nowhere (refused)."""

@@ -12,6 +12,7 @@ residents, organisations); `upserts_areas.py` holds areas and departments.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -63,7 +64,7 @@ class Parsed:
     exclude: set[str] = field(default_factory=set)
 
 
-class Handler[M: Model]:
+class Handler[M: Model](ABC):
     kind: ClassVar[str]
     model: type[M]
     # Model field → column, where they differ (for full_clean's messages).
@@ -106,10 +107,11 @@ class Handler[M: Model]:
     def existing(self, key: str) -> M | None:
         return self.existing_rows.get(key)
 
+    @abstractmethod
     def parse(self, p: RowParser, existing: M | None) -> Parsed:
-        raise NotImplementedError
+        """Read the row's cells onto the (new or stored) instance; report cell problems."""
 
-    def check(self, instance: M, p: RowParser) -> None:
+    def check(self, instance: M, p: RowParser) -> None:  # noqa: B027  (optional hook)
         """Cross-column checks once the instance holds the new values."""
 
     def can_run_model_clean(self, instance: M) -> bool:
