@@ -48,12 +48,16 @@ api = NinjaAPI(
 
 @api.exception_handler(DomainError)
 def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
-    return api.create_response(
+    response = api.create_response(
         request,
         # A refusal may carry several field errors (e.g. `InvalidFields`); list them all.
         {"detail": exc.message, "errors": getattr(exc, "errors", None) or [exc.as_dict()]},
         status=exc.status,
     )
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 @api.exception_handler(AuthenticationError)
@@ -87,12 +91,14 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 def _mount() -> None:
     from gridlink.cases.api import router as cases_router
+    from gridlink.cases.case_api import router as case_router
     from gridlink.geo.api import router as geo_router
     from gridlink.registry.api import router as registry_router
 
     api.add_router("/", geo_router)
     api.add_router("/registry/", registry_router)
     api.add_router("/", cases_router)
+    api.add_router("/", case_router)
 
 
 _mount()

@@ -54,6 +54,22 @@ GRIDLINK_AUDIT_KEY = _env_str("GRIDLINK_AUDIT_KEY", "") or SECRET_KEY
 GRIDLINK_TRUSTED_PROXIES = _env_list("GRIDLINK_TRUSTED_PROXIES", "")
 GRIDLINK_LOGIN_MAX_FAILURES = _env_int("GRIDLINK_LOGIN_MAX_FAILURES", 5)
 GRIDLINK_LOGIN_LOCK_SECONDS = _env_int("GRIDLINK_LOGIN_LOCK_SECONDS", 900)
+# Case handling (issue 3): photos, duplicates, deadlines, joint handling.
+GRIDLINK_PHOTO_MAX_BYTES = _env_int("GRIDLINK_PHOTO_MAX_BYTES", 10 * 1024 * 1024)
+GRIDLINK_PHOTO_MAX_PIXELS = _env_int("GRIDLINK_PHOTO_MAX_PIXELS", 40_000_000)
+GRIDLINK_PHOTO_MAX_SIDE = _env_int("GRIDLINK_PHOTO_MAX_SIDE", 4096)
+GRIDLINK_PHOTOS_PER_CASE = _env_int("GRIDLINK_PHOTOS_PER_CASE", 9)
+GRIDLINK_DUPLICATE_RADIUS_M = _env_int("GRIDLINK_DUPLICATE_RADIUS_M", 100)
+GRIDLINK_YELLOW_CARD_DAYS = _env_int("GRIDLINK_YELLOW_CARD_DAYS", 1)
+GRIDLINK_REPORT_IN_MINUTES = _env_int("GRIDLINK_REPORT_IN_MINUTES", 30)
+GRIDLINK_OVERDUE_POLICY = _env_str("GRIDLINK_OVERDUE_POLICY", "escalate")
+GRIDLINK_INTAKE_RATE_PER_HOUR = _env_int("GRIDLINK_INTAKE_RATE_PER_HOUR", 20)
+# Outbox delivery (webhooks and e-mail).
+GRIDLINK_WEBHOOK_TIMEOUT_SECONDS = _env_int("GRIDLINK_WEBHOOK_TIMEOUT_SECONDS", 10)
+GRIDLINK_WEBHOOK_MAX_ATTEMPTS = _env_int("GRIDLINK_WEBHOOK_MAX_ATTEMPTS", 8)
+GRIDLINK_WEBHOOK_BACKOFF_SECONDS = _env_int("GRIDLINK_WEBHOOK_BACKOFF_SECONDS", 30)
+GRIDLINK_EMAIL_FROM = _env_str("GRIDLINK_EMAIL_FROM", "gridlink@localhost")
+GRIDLINK_EMAIL_URL = _env_str("GRIDLINK_EMAIL_URL", "")
 # ----------------------------------------------------------------------------------------
 
 INSTALLED_APPS = [
@@ -71,6 +87,7 @@ INSTALLED_APPS = [
     "gridlink.geo",
     "gridlink.registry",
     "gridlink.cases",
+    "gridlink.outbox",
     "gridlink.web",
     "gridlink.demo",
 ]
@@ -198,3 +215,35 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- E-mail, derived from GRIDLINK_EMAIL_URL and GRIDLINK_EMAIL_FROM above ---------------
+# smtp://user:pass@host:port (STARTTLS on port 587, plain otherwise), smtp+tls:// (STARTTLS),
+# smtps:// (TLS from the start, default port 465). Empty: e-mails are only logged, without
+# addresses or text (gridlink.outbox.mail.LogEmailBackend).
+from urllib.parse import unquote as _unquote  # noqa: E402  (kept next to the block that uses it)
+from urllib.parse import urlsplit as _urlsplit  # noqa: E402
+
+DEFAULT_FROM_EMAIL = GRIDLINK_EMAIL_FROM
+SERVER_EMAIL = GRIDLINK_EMAIL_FROM
+if GRIDLINK_EMAIL_URL:
+    _mail = _urlsplit(GRIDLINK_EMAIL_URL)
+    if _mail.scheme not in {"smtp", "smtp+tls", "smtps"} or not _mail.hostname:
+        raise ValueError("GRIDLINK_EMAIL_URL must look like smtp://user:pass@host:587")
+    _mail_port = _mail.port or (465 if _mail.scheme == "smtps" else 587)
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": _mail.hostname,
+                "port": _mail_port,
+                "username": _unquote(_mail.username or ""),
+                "password": _unquote(_mail.password or ""),
+                "use_ssl": _mail.scheme == "smtps",
+                "use_tls": _mail.scheme == "smtp+tls"
+                or (_mail.scheme == "smtp" and _mail_port == 587),
+                "timeout": GRIDLINK_WEBHOOK_TIMEOUT_SECONDS,
+            },
+        }
+    }
+else:
+    MAILERS = {"default": {"BACKEND": "gridlink.outbox.mail.LogEmailBackend"}}

@@ -32,6 +32,8 @@ def _assignments(user: AnyUser) -> list[tuple[str, list[str]]]:
     from gridlink.accounts.models import RoleAssignment
 
     result: list[tuple[str, list[str]]] = []
+    departments: list[tuple[str, int]] = []
+    areas: list[tuple[str, str]] = []
     if user.is_authenticated:
         from django.db.models import Prefetch
 
@@ -49,10 +51,26 @@ def _assignments(user: AnyUser) -> list[tuple[str, list[str]]]:
         for row in rows:
             if row.area is not None:
                 result.append((row.role, [row.area.path]))
+                areas.append((row.role, row.area.path))
             elif row.department is not None:
                 result.append((row.role, [a.path for a in row.department.areas.all()]))
+                departments.append((row.role, row.department.pk))
     user._gridlink_assignments = result  # type: ignore[union-attr]
+    user._gridlink_departments = departments  # type: ignore[union-attr]
+    user._gridlink_areas = areas  # type: ignore[union-attr]
     return result
+
+
+def department_roles(user: AnyUser) -> list[tuple[str, int]]:
+    """[(role, department id)] for the user's active department-scoped assignments."""
+    _assignments(user)
+    return list(getattr(user, "_gridlink_departments", []))
+
+
+def area_roles(user: AnyUser) -> list[tuple[str, str]]:
+    """[(role, area path)] for the user's active area-scoped assignments."""
+    _assignments(user)
+    return list(getattr(user, "_gridlink_areas", []))
 
 
 def roles_of(user: AnyUser) -> set[str]:
@@ -107,5 +125,6 @@ def scope_q(user: AnyUser, capability: str, path_field: str = "grid__path") -> Q
 
 
 def forget_cached_scopes(user: Any) -> None:
-    if hasattr(user, "_gridlink_assignments"):
-        del user._gridlink_assignments
+    for attr in ("_gridlink_assignments", "_gridlink_departments", "_gridlink_areas"):
+        if hasattr(user, attr):
+            delattr(user, attr)

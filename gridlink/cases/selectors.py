@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Prefetch, Q
+from typing import TYPE_CHECKING
 
-from gridlink.cases.models import Category, CategoryAttribute, TaxonomyVersion
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+
+from gridlink.accounts.roles import Role
+from gridlink.cases.models import (
+    Case,
+    CaseEvent,
+    CaseQuerySet,
+    Category,
+    CategoryAttribute,
+    TaxonomyVersion,
+)
+from gridlink.cases.permissions import case_roles, case_visibility_q
+
+if TYPE_CHECKING:
+    from gridlink.accounts.permissions import AnyUser
 
 
 def taxonomy_current() -> TaxonomyVersion | None:
@@ -60,3 +74,48 @@ def subclass_detail(version: TaxonomyVersion, code: str) -> Category | None:
         .filter(code=code)
         .first()
     )
+
+
+# --- Cases -----------------------------------------------------------------------------------
+
+
+def case_list_visible_to(actor: AnyUser) -> CaseQuerySet:
+    """Cases `actor` may see (`gridlink.cases.permissions.case_visibility_q`)."""
+    return Case.objects.filter(case_visibility_q(actor))
+
+
+def case_get_visible(actor: AnyUser, case_id: int) -> Case | None:
+    return (
+        case_list_visible_to(actor)
+        .select_related(
+            "grid", "category__parent", "unit_department", "unit_area", "handled_by", "parent"
+        )
+        .filter(pk=case_id)
+        .first()
+    )
+
+
+def case_by_tracking_code(code: str) -> Case | None:
+    code = code.strip().upper()
+    if not code or len(code) > 16:
+        return None
+    return (
+        Case.objects.select_related("category", "grid", "parent", "unit_department", "unit_area")
+        .filter(tracking_code=code)
+        .first()
+    )
+
+
+def case_public_events(case: Case) -> QuerySet[CaseEvent]:
+    """The public timeline: the case's own, then (once merged) its parent's."""
+    q = Q(case=case)
+    if case.parent_id is not None:
+        q |= Q(case_id=case.parent_id)
+    return CaseEvent.objects.filter(q, public=True).order_by("created_at", "id")
+
+
+def case_events_for(actor: AnyUser | None, case: Case) -> QuerySet[CaseEvent]:
+    """Staff see the whole timeline; a reporter only the public one."""
+    if actor is not None and (case_roles(actor, case) - {Role.RESIDENT} or actor.is_superuser):
+        return case.events.select_related("actor").order_by("id")
+    return case_public_events(case)

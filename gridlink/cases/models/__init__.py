@@ -1,5 +1,20 @@
-"""The cases app's models: the taxonomy (`taxonomy.py`) and routing rules (`routing.py`)."""
+"""The cases app's models: the taxonomy (`taxonomy.py`), routing rules (`routing.py`) and
+cases with their timeline, tasks, photos and idempotency records (`case.py`)."""
 
+from gridlink.cases.models.case import (
+    OPEN_STATES,
+    Card,
+    Case,
+    CaseEvent,
+    CasePhoto,
+    CaseQuerySet,
+    CaseTask,
+    Channel,
+    IdempotencyRecord,
+    PhotoStage,
+    Satisfaction,
+    TaskState,
+)
 from gridlink.cases.models.routing import AREA_UNIT_LEVELS, RoutingRule, RoutingRuleQuerySet
 from gridlink.cases.models.taxonomy import (
     DEADLINE_MAX,
@@ -25,17 +40,29 @@ __all__ = [
     "DEADLINE_MAX",
     "KIND_PREFIX",
     "LIST_DATATYPES",
+    "OPEN_STATES",
     "STAGES",
+    "Card",
+    "Case",
+    "CaseEvent",
+    "CasePhoto",
+    "CaseQuerySet",
+    "CaseTask",
     "Category",
     "CategoryAttribute",
     "CategoryQuerySet",
+    "Channel",
     "Datatype",
     "Deadline",
     "DeadlineUnit",
     "HandlingLevel",
+    "IdempotencyRecord",
     "Kind",
+    "PhotoStage",
     "RoutingRule",
     "RoutingRuleQuerySet",
+    "Satisfaction",
+    "TaskState",
     "TaxonomyVersion",
     "TaxonomyVersionQuerySet",
     "Urgency",

@@ -1,0 +1,117 @@
+"""Who may act on a case: the roles an actor holds *for this case* (role × scope).
+
+The transition table says which roles may take an action; this module says which of their
+roles count on a given case:
+
+- area roles (grid worker, community staff, dispatcher, hotline operator, supervisor) count
+  when the case's grid lies inside the assignment's area;
+- the handling actions of the responsible unit (sign for, return, start, extension,
+  suspension, result, and a department head's escalation) count only for that unit:
+  department staff of `case.unit_department`, community staff whose area contains
+  `case.unit_area` (a community office handling at its own level);
+- department roles count for the case's unit department and, for viewing and joint
+  handling, for any department with a task on the case;
+- the reporter holds the resident role on their own case (anonymous reporters act by
+  tracking code, see `gridlink.cases.services.feedback`).
+
+Visibility follows the same rules (`case_visibility_q`): a case outside the actor's scope is
+"not found".
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db.models import Exists, OuterRef, Q
+
+from gridlink.accounts.permissions import area_roles, department_roles
+from gridlink.accounts.roles import DEPARTMENT_ROLES, Role
+from gridlink.cases.workflow_table import Action
+
+if TYPE_CHECKING:
+    from gridlink.accounts.permissions import AnyUser
+    from gridlink.cases.models import Case
+
+# Actions only the responsible unit takes (the `_HANDLERS` rows of the table).
+UNIT_ACTIONS = frozenset(
+    {
+        Action.SIGN_FOR,
+        Action.RETURN_NOT_OUR_DUTY,
+        Action.START_HANDLING,
+        Action.REQUEST_EXTENSION,
+        Action.REQUEST_SUSPENSION,
+        Action.SUBMIT_RESULT,
+    }
+)
+
+# Area roles that see cases in their area (department staff see their department's cases).
+AREA_CASE_ROLES = frozenset(
+    {
+        Role.GRID_WORKER,
+        Role.COMMUNITY_STAFF,
+        Role.DISPATCHER,
+        Role.HOTLINE_OPERATOR,
+        Role.SUPERVISOR,
+        Role.ADMIN,
+        Role.EVALUATOR,
+    }
+)
+
+
+def _task_departments(case: Case) -> set[int]:
+    cached: set[int] | None = getattr(case, "_task_departments", None)
+    if cached is None:
+        cached = set(case.tasks.values_list("department_id", flat=True)) if case.pk else set()
+        case._task_departments = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def case_roles(actor: AnyUser | None, case: Case, action: str | None = None) -> set[str]:
+    """The roles `actor` holds on `case`, for `action` (None: for viewing)."""
+    if actor is None or not actor.is_authenticated or not actor.is_active:
+        return set()
+    roles: set[str] = set()
+    if case.reporter_id is not None and case.reporter_id == actor.pk:
+        roles.add(Role.RESIDENT)
+    unit_action = action in UNIT_ACTIONS
+    grid_path = case.grid.path
+    unit_area_path = case.unit_area.path if case.unit_area_id and case.unit_area else None
+    for role, path in area_roles(actor):
+        if role in DEPARTMENT_ROLES or role == Role.RESIDENT:
+            continue
+        if unit_action:
+            if role == Role.COMMUNITY_STAFF and unit_area_path and unit_area_path.startswith(path):
+                roles.add(role)
+        elif grid_path.startswith(path):
+            roles.add(role)
+    for role, department_id in department_roles(actor):
+        if role not in DEPARTMENT_ROLES:
+            continue
+        if department_id == case.unit_department_id or (
+            action is None and department_id in _task_departments(case)
+        ):
+            roles.add(role)
+    return roles
+
+
+def case_visibility_q(actor: AnyUser) -> Q:
+    """A filter for the cases `actor` may see (superusers: all)."""
+    if not actor.is_authenticated or not actor.is_active:
+        return Q(pk__in=[])
+    if actor.is_superuser:
+        return Q()
+    q = Q(reporter_id=actor.pk)
+    for role, path in area_roles(actor):
+        if role in AREA_CASE_ROLES:
+            q |= Q(grid__path__startswith=path)
+    departments = [d for role, d in department_roles(actor) if role in DEPARTMENT_ROLES]
+    if departments:
+        from gridlink.cases.models import CaseTask
+
+        tasks = CaseTask.objects.filter(case_id=OuterRef("pk"), department_id__in=departments)
+        q |= Q(unit_department_id__in=departments) | Q(Exists(tasks))
+    return q
+
+
+def actor_departments(actor: AnyUser) -> list[int]:
+    return sorted({d for role, d in department_roles(actor) if role in DEPARTMENT_ROLES})

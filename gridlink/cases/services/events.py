@@ -1,0 +1,80 @@
+"""Timeline events and their outbox entries: one small function writes both.
+
+Every change to a case writes one append-only `CaseEvent` and one outbox entry in the
+caller's transaction (SPEC §6), so a webhook is sent exactly for what was committed.
+Public events also e-mail a reporter who left an address.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from gridlink.cases.models import Case, CaseEvent, CasePhoto
+from gridlink.outbox.services import outbox_put
+
+if TYPE_CHECKING:
+    from gridlink.accounts.models import User
+
+
+def event_payload(case: Case, event: CaseEvent) -> dict[str, Any]:
+    return {
+        "case_id": case.pk,
+        "tracking_code": case.tracking_code,
+        "event_id": event.pk,
+        "event": event.kind,
+        "from_state": event.from_state,
+        "state": case.state,
+        "version": case.version,
+        "level": case.level,
+        "unit_department_id": case.unit_department_id,
+        "unit_area_id": case.unit_area_id,
+        "category": case.category.code,
+        "grid_id": case.grid_id,
+        "supervised": case.supervised,
+        "card": case.card,
+        "public": event.public,
+        "at": event.created_at.isoformat(),
+    }
+
+
+def event_record(
+    *,
+    case: Case,
+    kind: str,
+    actor: User | None,
+    actor_role: str = "",
+    actor_unit: str = "",
+    from_state: str = "",
+    reason: str = "",
+    data: dict[str, Any] | None = None,
+    public: bool = True,
+    photos: Sequence[CasePhoto] = (),
+) -> CaseEvent:
+    """Append one timeline event for `case` (already saved in its new state) and its outbox
+    entry. Call inside the transaction that changed the case."""
+    event = CaseEvent.objects.create(
+        case=case,
+        kind=kind,
+        actor=actor,
+        actor_role=actor_role,
+        actor_unit=actor_unit[:100],
+        from_state=from_state,
+        to_state=case.state,
+        reason=reason,
+        data=data or {},
+        public=public,
+    )
+    if photos:
+        CasePhoto.objects.filter(pk__in=[p.pk for p in photos]).update(event=event)
+    emails = [case.reporter_email] if public and case.reporter_email else []
+    outbox_put(
+        topic=f"case.{kind}",
+        payload=event_payload(case, event),
+        emails=emails,
+        email_subject=f"[gridlink] {case.tracking_code}: {case.get_state_display()}",
+        email_body=(
+            f"{case.tracking_code} {case.title}\n{case.get_state_display()}\n{reason}".strip()
+        ),
+    )
+    return event
