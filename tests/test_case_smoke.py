@@ -46,7 +46,11 @@ def test_simple_loop(world):
     case = ok(act(disp, case, "close"))
     public = ok(anon.get(f"/api/v1/track/{code}"))
     assert public["can_rate"]
-    rated = ok(anon.post(f"/api/v1/track/{code}/feedback",
-                         data={"satisfaction": "satisfied", "solved": True},
-                         content_type="application/json"))
+    rated = ok(
+        anon.post(
+            f"/api/v1/track/{code}/feedback",
+            data={"satisfaction": "satisfied", "solved": True},
+            content_type="application/json",
+        )
+    )
     assert rated["state"] == "evaluated"

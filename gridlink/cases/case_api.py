@@ -214,7 +214,7 @@ def _visible(request: HttpRequest, case_id: int) -> Case:
 
 
 @router.post("/uploads", response={201: UploadOut}, auth=_public_auth(), url_name="upload")
-def upload(request: HttpRequest, file: File[UploadedFile]) -> Status:
+def upload(request: HttpRequest, file: File[UploadedFile]) -> Status[dict[str, Any]]:
     """Upload one photo (JPEG, PNG or WebP); name its `key` in a report or a result."""
     photo = photo_upload(actor=_user(request), upload=file)
     return Status(
