@@ -228,7 +228,7 @@ def _sweep_one(case_id: int, now: dt.datetime, cal: WorkCalendar) -> list[str]:
 
 
 def _may_escalate(case: Case) -> bool:
-    from gridlink.cases.services.transitions import ladder_up
+    from gridlink.cases.services.effects import ladder_up
     from gridlink.cases.workflow import Action, transition_for
 
     try:

@@ -43,8 +43,8 @@ from gridlink.cases.models import (
 from gridlink.cases.permissions import case_roles
 from gridlink.cases.photos import photo_delete, photo_store
 from gridlink.cases.selectors import taxonomy_current
+from gridlink.cases.services.effects import photos_claim
 from gridlink.cases.services.events import event_record
-from gridlink.cases.services.transitions import photos_claim
 from gridlink.cases.workflow import State
 from gridlink.core.errors import DomainError, NotPermitted
 from gridlink.core.validators import validate_mobile
