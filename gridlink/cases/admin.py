@@ -21,7 +21,15 @@ from django.utils.translation import gettext_lazy
 from gridlink.accounts.admin import CapabilityAdmin, admin_actor, is_superuser
 from gridlink.accounts.permissions import has_capability
 from gridlink.accounts.roles import Cap
-from gridlink.cases.models import Category, CategoryAttribute, RoutingRule, TaxonomyVersion
+from gridlink.cases.models import (
+    Case,
+    CaseEvent,
+    CaseTask,
+    Category,
+    CategoryAttribute,
+    RoutingRule,
+    TaxonomyVersion,
+)
 from gridlink.cases.services import taxonomy_publish
 from gridlink.core.errors import DomainError
 
@@ -183,3 +191,69 @@ class RoutingRuleAdmin(CapabilityAdmin):
             {"fields": ("priority", "active", "valid_from", "valid_to", "note")},
         ),
     )
+
+
+# --- Cases: read-only in the back office ------------------------------------------------------
+# A case changes only through `case_transition` (the web pages and the API); the admin lets
+# staff with the view permission look, scoped like the case pages.
+
+if TYPE_CHECKING:
+    EventInlineBase = admin.TabularInline[CaseEvent, Case]
+    TaskInlineBase = admin.TabularInline[CaseTask, Case]
+else:
+    EventInlineBase = admin.TabularInline
+    TaskInlineBase = admin.TabularInline
+
+
+class _ReadOnlyInline:
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class CaseEventInline(_ReadOnlyInline, EventInlineBase):
+    model = CaseEvent
+    fields = ("created_at", "kind", "actor", "actor_role", "actor_unit", "from_state",
+              "to_state", "reason", "public")  # fmt: skip
+    readonly_fields = fields
+
+
+class CaseTaskInline(_ReadOnlyInline, TaskInlineBase):
+    model = CaseTask
+    fields = ("department", "is_lead", "state", "report_in_due_at", "reported_in_at",
+              "deadline_at", "done_at", "rating")  # fmt: skip
+    readonly_fields = fields
+
+
+@admin.register(Case)
+class CaseAdmin(admin.ModelAdmin[Case]):
+    list_display = ("tracking_code", "title", "state", "level", "card", "supervised",
+                    "channel", "created_at")  # fmt: skip
+    list_filter = ("state", "level", "card", "supervised", "channel", "whistled")
+    search_fields = ("tracking_code", "title", "external_number")
+    date_hierarchy = "created_at"
+    inlines = [CaseTaskInline, CaseEventInline]
+    exclude = ("intake_client", "reporter_phone", "reporter_email", "reporter_name")
+    list_select_related = ("category",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Case]:
+        from gridlink.cases.permissions import case_visibility_q
+
+        return super().get_queryset(request).filter(case_visibility_q(request.user))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [f.name for f in Case._meta.fields if f.name not in self.exclude]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
