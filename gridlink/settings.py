@@ -64,6 +64,11 @@ GRIDLINK_YELLOW_CARD_DAYS = _env_int("GRIDLINK_YELLOW_CARD_DAYS", 1)
 GRIDLINK_REPORT_IN_MINUTES = _env_int("GRIDLINK_REPORT_IN_MINUTES", 30)
 GRIDLINK_OVERDUE_POLICY = _env_str("GRIDLINK_OVERDUE_POLICY", "escalate")
 GRIDLINK_INTAKE_RATE_PER_HOUR = _env_int("GRIDLINK_INTAKE_RATE_PER_HOUR", 20)
+# Open311 GeoReport v2 (issue 4): jurisdiction ids this server answers for, comma-separated.
+# Empty: a single jurisdiction, and `jurisdiction_id` is optional (any value but the
+# configured ones is 404 when the list is set; with several, it is required).
+GRIDLINK_OPEN311_JURISDICTIONS = _env_list("GRIDLINK_OPEN311_JURISDICTIONS", "")
+GRIDLINK_OPEN311_RATE_PER_HOUR = _env_int("GRIDLINK_OPEN311_RATE_PER_HOUR", 600)
 # Outbox delivery (webhooks and e-mail).
 GRIDLINK_WEBHOOK_TIMEOUT_SECONDS = _env_int("GRIDLINK_WEBHOOK_TIMEOUT_SECONDS", 10)
 GRIDLINK_WEBHOOK_MAX_ATTEMPTS = _env_int("GRIDLINK_WEBHOOK_MAX_ATTEMPTS", 8)
@@ -88,6 +93,7 @@ INSTALLED_APPS = [
     "gridlink.registry",
     "gridlink.cases",
     "gridlink.outbox",
+    "gridlink.open311",
     "gridlink.web",
     "gridlink.demo",
 ]

@@ -70,7 +70,7 @@ class Case(models.Model):
     )
     attributes = models.JSONField(_("attributes"), default=dict, blank=True)
     title = models.CharField(_("title"), max_length=100)
-    description = models.TextField(_("description"), max_length=2000)
+    description = models.TextField(_("description"), max_length=4000)
     urgency = models.CharField(_("urgency"), max_length=10, choices=Urgency.choices)
 
     # Where: the grid is found from the point (or the building's point).

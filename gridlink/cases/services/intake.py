@@ -54,7 +54,7 @@ from gridlink.geo.models import Area, Level
 if TYPE_CHECKING:
     from gridlink.accounts.models import User
 
-DESCRIPTION_MAX = 2000
+DESCRIPTION_MAX = 4000  # Open311 GeoReport v2 allows 4,000
 TITLE_MAX = 100
 TRACKING_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I
 TRACKING_LENGTH = 12  # 60 random bits: the code is the reporter's only key to the case
@@ -157,12 +157,20 @@ def case_create(
     report: Report,
     ip: str | None = None,
     idempotency_key: str = "",
+    client: str | None = None,
     now: dt.datetime | None = None,
 ) -> Created:
-    """Create a case in state `reported` (see the module docstring)."""
+    """Create a case in state `reported` (see the module docstring).
+
+    `client` names the calling client for rate limits and idempotency keys when it is not
+    the account or the IP address (an Open311 application: "open311:<key id>").
+    """
     now = now or timezone.now()
     actor = actor if actor is not None and actor.is_authenticated else None
-    client = client_key(actor=actor, ip=ip)
+    if client is not None:
+        client = hashlib.sha256(client.encode()).hexdigest()[:32]
+    else:
+        client = client_key(actor=actor, ip=ip)
     owner = f"user:{actor.pk}" if actor is not None else f"anon:{client}"
     fingerprint = report.fingerprint()
     if idempotency_key:
