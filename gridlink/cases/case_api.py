@@ -23,6 +23,7 @@ from ninja.files import UploadedFile
 from ninja.security import SessionAuth
 
 from gridlink.accounts.models import User
+from gridlink.accounts.roles import Role
 from gridlink.cases.case_schemas import (
     ActionIn,
     CaseIn,
@@ -34,6 +35,7 @@ from gridlink.cases.case_schemas import (
     UploadOut,
 )
 from gridlink.cases.models import Card, Case, CasePhoto, CaseTask
+from gridlink.cases.permissions import case_roles
 from gridlink.cases.photos import photo_open
 from gridlink.cases.selectors import (
     case_by_tracking_code,
@@ -133,7 +135,10 @@ def case_out(case: Case, actor: Any, *, detail: bool = True) -> dict[str, Any]:
     if detail:
         out["tasks"] = [_task_out(t) for t in case.tasks.select_related("department")]
         out["photos"] = [_photo_out(p) for p in case.photos.all()]
-        out["events"] = [_event_out(e) for e in case_events_for(actor, case)]
+        staff = actor is not None and (
+            actor.is_superuser or bool(case_roles(actor, case) - {Role.RESIDENT})
+        )
+        out["events"] = [_event_out(e, staff=staff) for e in case_events_for(actor, case)]
     return out
 
 
@@ -179,11 +184,12 @@ def _photo_out(p: CasePhoto) -> dict[str, Any]:
     }
 
 
-def _event_out(e: Any) -> dict[str, Any]:
+def _event_out(e: Any, *, staff: bool) -> dict[str, Any]:
+    """Staff see who took each step; a reporter sees roles and units only."""
     return {
         "id": e.pk,
         "kind": e.kind,
-        "actor": e.actor.username if e.actor_id and e.actor and not e.public else "",
+        "actor": e.actor.username if staff and e.actor_id and e.actor else "",
         "actor_role": e.actor_role,
         "actor_unit": e.actor_unit,
         "from_state": e.from_state,

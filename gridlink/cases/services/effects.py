@@ -377,12 +377,21 @@ def _approve_extension(step: Step) -> None:
     case.requested_extension = ""
     before = case.deadline_at
     deadline_recompute(case, now=step.now, calendar=step.calendar)
+    _tasks_follow_deadline(case)
     case.card = ""
     step.data.update(
         duration=f"{amount}{'d' if unit == 'working_days' else 'h'}",
         deadline_before=before.isoformat() if before else None,
         deadline_at=case.deadline_at.isoformat() if case.deadline_at else None,
     )
+
+
+def _tasks_follow_deadline(case: Case) -> None:
+    """Joint handling: open tasks share the case's handle deadline as it moves."""
+    if case.whistled and case.stage == "handle" and case.deadline_at is not None:
+        CaseTask.objects.filter(case=case).exclude(state=TaskState.DONE).update(
+            deadline_at=case.deadline_at
+        )
 
 
 def _deny_extension(step: Step) -> None:
@@ -397,6 +406,7 @@ def _resume(step: Step) -> None:
     case = step.case
     suspension_end(case, step.now)
     deadline_recompute(case, now=step.now, calendar=step.calendar)
+    _tasks_follow_deadline(case)
     step.data["deadline_at"] = case.deadline_at.isoformat() if case.deadline_at else None
 
 
