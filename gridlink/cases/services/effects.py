@@ -457,7 +457,7 @@ def _send_for_verification(step: Step) -> None:
 
 def _check_verifier(step: Step) -> None:
     case = step.case
-    if step.role != Role.SUPERVISOR and case.verifier_id not in (
+    if step.role not in (Role.SUPERVISOR, "system") and case.verifier_id not in (
         None,
         getattr(step.actor, "pk", None),
     ):

@@ -240,10 +240,17 @@ def case_allowed_actions(actor: User | None, case: Case) -> list[str]:
             t = transition_for(case.state, action)
         except DomainError:
             continue
-        if not case_roles(actor, case, action) & set(t.roles):
+        roles = case_roles(actor, case, action) & set(t.roles)
+        if not roles:
             continue
         if t.excludes_handler and actor is not None and actor.pk == case.handled_by_id:
             continue
+        if (
+            t.excludes_handler
+            and case.verifier_id not in (None, getattr(actor, "pk", None))
+            and Role.SUPERVISOR not in roles
+        ):
+            continue  # someone else is the assigned verifier
         if action == Action.REQUEST_EXTENSION and case.extension_count >= 1:
             continue
         if action == Action.SUPERVISE and case.supervised:
