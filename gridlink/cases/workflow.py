@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from gridlink.accounts.roles import Role
 from gridlink.cases.workflow_table import (
     EXITS_FROM_FINAL,
@@ -55,8 +57,11 @@ class ActionNotAllowed(DomainError):
         state_label = _label(State, state)
         action_label = _label(Action, action)
         super().__init__(
-            f"Action '{action_label}' ({action}) is not allowed "
-            f"when the case is '{state_label}' ({state}).",
+            _(
+                "Action '%(action)s' (%(code)s) is not allowed when the case is "
+                "'%(state)s' (%(state_code)s)."
+            )
+            % {"action": action_label, "code": action, "state": state_label, "state_code": state},
             code="action_not_allowed",
             field="action",
         )
@@ -66,7 +71,11 @@ class ActionNotAllowed(DomainError):
 
 class MissingInput(DomainError):
     def __init__(self, action: str, field: str) -> None:
-        super().__init__(f"Action '{action}' requires '{field}'.", code="required", field=field)
+        super().__init__(
+            _("Action '%(action)s' requires '%(field)s'.") % {"action": action, "field": field},
+            code="required",
+            field=field,
+        )
 
 
 class WorkflowTableError(Exception):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from gridlink.web.views import areas, home, registry
+from gridlink.web.views import areas, cases_public, cases_queues, cases_staff, home, registry
 
 app_name = "web"
 
@@ -29,4 +29,22 @@ urlpatterns = [
     ),
     path("registry/buildings/", registry.building_list, name="building_list"),
     path("registry/buildings/<int:pk>/", registry.building_detail, name="building_detail"),
+    # Cases: the resident's report and tracking pages, then the staff pages.
+    path("report/", cases_public.report, name="report"),
+    path("report/done/", cases_public.report_done, name="report_done"),
+    path("report/categories/", cases_public.report_categories, name="report_categories"),
+    path("report/categories/<str:code>/", cases_public.report_category, name="report_category"),
+    path("track/", cases_public.track, name="track"),
+    path("track/<str:code>/", cases_public.track_case, name="track_case"),
+    path("cases/", cases_staff.case_list, name="case_list"),
+    path("cases/board/", cases_queues.case_board, name="case_board"),
+    path("cases/patrol/", cases_queues.case_patrol, name="patrol"),
+    path("cases/inbox/", cases_queues.case_inbox, name="case_inbox"),
+    path("cases/<int:case_id>/", cases_staff.case_detail, name="case_detail"),
+    path("cases/<int:case_id>/act/<str:action>/", cases_staff.case_act, name="case_act"),
+    path(
+        "cases/<int:case_id>/tasks/<int:task_id>/<str:step>/",
+        cases_staff.task_act,
+        name="case_task",
+    ),
 ]

@@ -13,6 +13,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gridlink.cases.models.taxonomy import Category, HandlingLevel, TaxonomyVersion, Urgency
@@ -160,7 +161,7 @@ class Case(models.Model):
     solved = models.BooleanField(null=True, blank=True)
     callback_due_at = models.DateTimeField(null=True, blank=True)
 
-    created_at = models.DateTimeField(_("reported at"), auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(_("reported at"), default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     filed_at = models.DateTimeField(null=True, blank=True)
     handled_at = models.DateTimeField(null=True, blank=True)
@@ -223,7 +224,7 @@ class CaseEvent(models.Model):
     reason = models.TextField(_("reason"), blank=True)
     data = models.JSONField(default=dict, blank=True)
     public = models.BooleanField(_("public"), default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         verbose_name = _("case event")

@@ -207,7 +207,7 @@ def _sweep_one(case_id: int, now: dt.datetime, cal: WorkCalendar) -> list[str]:
         case.save(update_fields=["card", "version", "updated_at"])
         data = {"stage": case.stage, "deadline_at": case.deadline_at.isoformat()
                 if case.deadline_at else None}  # fmt: skip
-        event_record(case=case, kind=f"{card}_card", actor=None, actor_role="system",
+        event_record(case=case, kind=f"{card}_card", actor=None, actor_role="system", at=now,
                      data=data, public=False)  # fmt: skip
         done.append(str(card))
         if card != Card.RED:

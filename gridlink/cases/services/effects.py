@@ -273,7 +273,7 @@ def _merge(step: Step) -> None:
         parent.version += 1
         parent.save(update_fields=["version", "updated_at"])
         event_record(case=parent, kind="merged_in", actor=step.actor, actor_role=step.role,
-                     data={"child": case.tracking_code}, public=False)  # fmt: skip
+                     at=step.now, data={"child": case.tracking_code}, public=False)  # fmt: skip
 
     step.follow_ups.append(note_on_parent)
 

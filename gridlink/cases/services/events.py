@@ -7,8 +7,11 @@ Public events also e-mail a reporter who left an address.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+
+from django.utils import timezone
 
 from gridlink.cases.models import Case, CaseEvent, CasePhoto
 from gridlink.outbox.services import outbox_put
@@ -50,6 +53,7 @@ def event_record(
     data: dict[str, Any] | None = None,
     public: bool = True,
     photos: Sequence[CasePhoto] = (),
+    at: dt.datetime | None = None,
 ) -> CaseEvent:
     """Append one timeline event for `case` (already saved in its new state) and its outbox
     entry. Call inside the transaction that changed the case."""
@@ -64,6 +68,7 @@ def event_record(
         reason=reason,
         data=data or {},
         public=public,
+        created_at=at or timezone.now(),
     )
     if photos:
         CasePhoto.objects.filter(pk__in=[p.pk for p in photos]).update(event=event)

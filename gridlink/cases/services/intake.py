@@ -27,6 +27,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from gridlink.accounts.roles import Role
@@ -182,7 +183,7 @@ def case_create(
         _rate_limit(client, now)
     try:
         with transaction.atomic():
-            case = _write(report, actor, category, grid, building, attributes, client)
+            case = _write(report, actor, category, grid, building, attributes, client, now)
             if idempotency_key:
                 IdempotencyRecord.objects.create(
                     owner=owner, key=idempotency_key, fingerprint=fingerprint, case=case
@@ -356,7 +357,8 @@ def _attributes(category: Category, given: Any, errors: _Errors) -> dict[str, An
             if attribute.required and attribute.variable:
                 errors.add(f"attributes.{code}",
                            _("'%(name)s' is required for this category.")
-                           % {"name": attribute.name_en}, "required")  # fmt: skip
+                           % {"name": _localised(attribute.name_zh, attribute.name_en)},
+                           "required")  # fmt: skip
             continue
         problem = _attribute_problem(attribute, value)
         if problem:
@@ -364,6 +366,10 @@ def _attributes(category: Category, given: Any, errors: _Errors) -> dict[str, An
         else:
             clean[code] = value
     return clean
+
+
+def _localised(zh: str, en: str) -> str:
+    return zh if (get_language() or "zh").startswith("zh") else en
 
 
 def _attribute_problem(attribute: CategoryAttribute, value: Any) -> str | None:
@@ -419,6 +425,7 @@ def _write(
     building: Any,
     attributes: dict[str, Any],
     client: str,
+    now: dt.datetime,
 ) -> Case:
     photos = photos_claim(report.photo_keys, actor=actor, stage=PhotoStage.REPORT,
                           field_name="photo_keys")  # fmt: skip
@@ -447,13 +454,14 @@ def _write(
         anonymous=anonymous,
         intake_client=client,
         state=State.REPORTED,
+        created_at=now,
     )
     CasePhoto.objects.filter(pk__in=[p.pk for p in photos]).update(
         case=case, stage=PhotoStage.REPORT
     )
     event_record(case=case, kind="reported", actor=reporter, actor_role=_reporter_role(report),
                  data={"channel": report.channel, "photos": [p.key for p in photos]},
-                 photos=photos)  # fmt: skip
+                 photos=photos, at=now)  # fmt: skip
     return case
 
 

@@ -208,6 +208,7 @@ def _apply(
         data=step.data,
         public=t.public if step.public is None else step.public,
         photos=step.photos,
+        at=now,
     )
     for follow_up in step.follow_ups:
         follow_up()

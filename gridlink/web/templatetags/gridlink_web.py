@@ -50,6 +50,16 @@ def has_cap(user: Any, capability: str) -> bool:
     return has_capability(user, capability)
 
 
+@register.filter
+def works_cases(user: Any) -> bool:
+    """Whether the user holds a role that works on cases (the /cases/ pages)."""
+    from gridlink.web.views.cases_staff import STAFF_ROLES
+
+    if not user.is_authenticated:
+        return False
+    return bool(user.is_superuser or roles_of(user) & STAFF_ROLES)
+
+
 @register.simple_tag
 def role_labels(user: Any) -> list[str]:
     """The user's roles, translated, in the order of the role list."""

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from argparse import ArgumentParser
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from gridlink.cases.selectors import taxonomy_current
+from gridlink.demo.cases import demo_cases_line, demo_cases_seed
 from gridlink.demo.plan import SCALES, build_plan
 from gridlink.demo.seed import DatabaseNotEmpty, demo_seed
 from gridlink.geo.models import Area
@@ -68,5 +71,11 @@ class Command(BaseCommand):
                 f"{counts}."
             )
         )
+        if taxonomy_current() is not None:
+            started = time.monotonic()
+            cases = demo_cases_seed(seed=seed, progress=verbose)
+            self.stdout.write(demo_cases_line(cases, time.monotonic() - started))
+        elif verbose:
+            self.stdout.write("No published taxonomy: no demo cases (gridlink seed_cases later).")
         if verbose:
             self.stdout.write("Sign-in names and the password: gridlink demo_logins")
