@@ -15,6 +15,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
+    path("open311/v2/", include("gridlink.open311.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("gridlink.web.urls")),
 ]

@@ -179,7 +179,7 @@ def case_create(
         if replay is not None:
             return Created(case=replay, replayed=True, duplicates=[])
     category, grid, building, attributes = _checked(report, actor)
-    if report.channel in PUBLIC_CHANNELS:
+    if report.channel == Channel.RESIDENT_WEB:  # Open311 limits per application itself
         _rate_limit(client, now)
     try:
         with transaction.atomic():

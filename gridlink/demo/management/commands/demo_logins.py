@@ -45,3 +45,10 @@ class Command(BaseCommand):
                 continue
             scope = scopes.get((username, role), "")
             self.stdout.write(f"  {username:<{width}}  {role.label} · {scope}")
+        from gridlink.open311.models import ClientApplication
+        from gridlink.open311.services import DEMO_API_KEY, DEMO_KEY_ID
+
+        demo_app = ClientApplication.objects.filter(key_id=DEMO_KEY_ID, revoked_at__isnull=True)
+        if demo_app.exists():
+            self.stdout.write(f"Open311 GeoReport v2: {base}open311/v2/discovery.json")
+            self.stdout.write(f"  demo api_key: {DEMO_API_KEY}")

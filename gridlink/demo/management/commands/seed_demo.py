@@ -13,6 +13,7 @@ from gridlink.demo.cases import demo_cases_line, demo_cases_seed
 from gridlink.demo.plan import SCALES, build_plan
 from gridlink.demo.seed import DatabaseNotEmpty, demo_seed
 from gridlink.geo.models import Area
+from gridlink.open311.services import client_application_ensure_demo
 
 
 class Command(BaseCommand):
@@ -77,5 +78,6 @@ class Command(BaseCommand):
             self.stdout.write(demo_cases_line(cases, time.monotonic() - started))
         elif verbose:
             self.stdout.write("No published taxonomy: no demo cases (gridlink seed_cases later).")
+        client_application_ensure_demo()  # the demo Open311 client; demo_logins prints its key
         if verbose:
             self.stdout.write("Sign-in names and the password: gridlink demo_logins")
