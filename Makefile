@@ -33,7 +33,7 @@ run: setup
 	$(BIN)/gridlink taxonomy load --publish
 	$(BIN)/gridlink seed --if-empty --scale small --seed 1
 	$(BIN)/gridlink collectstatic --no-input --verbosity 0
-	$(BIN)/gridlink demo_logins
+	$(BIN)/gridlink demo_logins --url http://$(HOST):$(PORT)/
 	$(BIN)/gridlink serve --host $(HOST) --port $(PORT)
 
 lint: setup

@@ -69,8 +69,10 @@ def test_seed_command_adds_cases_in_every_state(db, settings, tmp_path):
     assert CaseEvent.objects.count() > 4 * Case.objects.count()
 
     result = deadline_sweep()  # the worker's sweep finds overdue cases
-    assert result.red > 0
-    assert Case.objects.filter(card=Card.RED).exists()
+    assert result.red > 0 and result.escalated > 0
+    assert Case.objects.filter(card=Card.RED).exists() or result.escalated == result.red
+    # ... and every state is still on show afterwards (make run's first minute).
+    assert set(Case.objects.values_list("state", flat=True)) == set(State.values)
 
 
 def test_seed_cases_is_deterministic_and_runs_once(district):

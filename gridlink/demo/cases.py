@@ -240,8 +240,14 @@ class _Seeder:
 
     def _one(self, target: State, *, index: int) -> Case:
         final = target in (S.CLOSED, S.EVALUATED, S.REOPENED, S.INVALID)
-        # Open cases: one in three started days ago (overdue), one in three just now.
-        age = self.rng.randint(4, 12) if final else (self.rng.randint(3, 6), 0, 1)[index % 3]
+        # Open cases: one in three started days ago (overdue), one in three just now. The
+        # first of each state is always fresh, so every state survives the worker's first
+        # deadline sweep (which escalates the overdue ones).
+        overdue = self.rng.randint(3, 6)
+        if final and not (target == S.REOPENED and index == 0):
+            age = self.rng.randint(4, 12)
+        else:
+            age = (0, overdue, 1)[index % 3]
         channel = self.channels.pop()
         script = self._script(channel, exclude_top=target == S.ESCALATED)
         building = self.rng.choice(self.buildings)
