@@ -54,3 +54,38 @@ def test_simple_loop(world):
         )
     )
     assert rated["state"] == "evaluated"
+
+
+def test_hotline_case_gets_a_callback_that_the_operator_records(world):
+    from gridlink.cases.models import Case
+    from gridlink.cases.services.transitions import case_transition
+
+    hotline = world.client("hotline")
+    created = ok(
+        report(hotline, channel="hotline", external_number="12345-0001", reporter_name="王女士"),
+        201,
+    )
+    case = Case.objects.get(pk=created["id"])
+    disp, um, gw = (world.people["district_disp"], world.people["h_UM"],
+                    world.personas.grid_worker)  # fmt: skip
+    steps = [
+        (disp, "accept", {}),
+        (disp, "file", {}),
+        (disp, "dispatch", {"unit_id": f"department:{world.departments['UM'].pk}"}),
+        (um, "sign_for", {}),
+        (um, "start_handling", {}),
+        (um, "submit_result", {"evidence": [upload(world.client("h_UM"))], "result": "已清理"}),
+        (disp, "send_for_verification", {"verifier_id": gw.pk}),
+        (gw, "verify_pass", {}),
+        (disp, "close", {}),
+    ]
+    for actor, action, inputs in steps:
+        case = case_transition(actor=actor, case_id=case.pk, action=action,
+                               version=case.version, inputs=inputs)  # fmt: skip
+    assert case.callback_due_at is not None and case.callback_due_at > case.closed_at
+    due = ok(hotline.get("/api/v1/cases?callback_due=true"))
+    assert [c["id"] for c in due["items"]] == [case.pk]
+    detail = ok(hotline.get(f"/api/v1/cases/{case.pk}"))
+    assert "rate" in detail["allowed_actions"]
+    ok(act(hotline, detail, "rate", satisfaction="basically_satisfied", solved=True))
+    assert ok(hotline.get("/api/v1/cases?callback_due=true"))["items"] == []

@@ -290,6 +290,7 @@ class CaseFilters(Schema):
     channel: str = ""
     overdue: bool | None = None
     supervised: bool | None = None
+    callback_due: bool | None = None
     card: str = ""
     since: str = ""
     until: str = ""
@@ -336,6 +337,8 @@ def _filtered(request: HttpRequest, f: CaseFilters) -> Any:
         qs = qs.filter(supervised=f.supervised)
     if f.card:
         qs = qs.filter(card=f.card)
+    if f.callback_due is not None:  # 回访: closed hotline cases waiting for the callback
+        qs = qs.filter(callback_due_at__isnull=not f.callback_due)
     for name, lookup in (("since", "gte"), ("until", "lt")):
         raw = getattr(f, name)
         if raw:
