@@ -94,6 +94,9 @@ INSTALLED_APPS = [
     "gridlink.cases",
     "gridlink.outbox",
     "gridlink.open311",
+    "gridlink.assessment",
+    "gridlink.supervision",
+    "gridlink.bulletins",
     "gridlink.web",
     "gridlink.demo",
 ]

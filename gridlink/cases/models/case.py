@@ -224,6 +224,9 @@ class CaseEvent(models.Model):
     reason = models.TextField(_("reason"), blank=True)
     data = models.JSONField(default=dict, blank=True)
     public = models.BooleanField(_("public"), default=True)
+    # The case after the change: stage, deadline, level, unit, handler — so the timeline
+    # alone reproduces every indicator (gridlink.assessment.facts).
+    snapshot = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -3,12 +3,16 @@
 Every change to a case writes one append-only `CaseEvent` and one outbox entry in the
 caller's transaction (SPEC §6), so a webhook is sent exactly for what was committed.
 Public events also e-mail a reporter who left an address.
+
+Apps that keep figures derived from the timeline (assessment rollups) register a listener in
+`EVENT_LISTENERS` from their `AppConfig.ready()`; it runs in the same transaction, so the
+figures change exactly when the case does. Cases know nothing of those apps.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
@@ -18,6 +22,25 @@ from gridlink.outbox.services import outbox_put
 
 if TYPE_CHECKING:
     from gridlink.accounts.models import User
+
+
+EventListener = Callable[[Case, CaseEvent], None]
+EVENT_LISTENERS: list[EventListener] = []
+
+
+def case_snapshot(case: Case) -> dict[str, Any]:
+    """What an event records of the case after the change (see `CaseEvent.snapshot`)."""
+    return {
+        "stage": case.stage,
+        "deadline_at": case.deadline_at.isoformat() if case.deadline_at else None,
+        "level": case.level,
+        "dept": case.unit_department_id,
+        "area": case.unit_area_id,
+        "handled_by": case.handled_by_id,
+        "suspended": case.suspended_at is not None,
+        "supervised": case.supervised,
+        "card": case.card,
+    }
 
 
 def event_payload(case: Case, event: CaseEvent) -> dict[str, Any]:
@@ -68,6 +91,7 @@ def event_record(
         reason=reason,
         data=data or {},
         public=public,
+        snapshot=case_snapshot(case),
         created_at=at or timezone.now(),
     )
     if photos:
@@ -82,4 +106,6 @@ def event_record(
             f"{case.tracking_code} {case.title}\n{case.get_state_display()}\n{reason}".strip()
         ),
     )
+    for listener in EVENT_LISTENERS:
+        listener(case, event)
     return event

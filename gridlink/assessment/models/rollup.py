@@ -1,0 +1,121 @@
+"""Rollups of the case log: one row of counters per unit × category × day.
+
+`IndicatorDay` holds integer counters (`METRICS`) that the indicator formulas combine
+(`gridlink.assessment.indicators`). `CaseFacts` keeps what each case contributed, so a change
+to a case retracts its old contributions and adds the new ones in the same transaction
+(`gridlink.assessment.rollups`). Everything is integer (minutes, not hours), so the
+incremental figures equal a rebuild exactly. Definitions: docs/indicators.md.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+# Every counter of a unit-day, in the order docs/indicators.md describes them.
+METRICS: tuple[str, ...] = (
+    "reported",
+    "invalid",
+    "merged",
+    "accepted",
+    "accept_minutes",
+    "filed",
+    "filed_on_time",
+    "dispatched",
+    "returned",
+    "responded",
+    "handle_due",
+    "handled",
+    "handled_on_time",
+    "handle_timed",
+    "handle_minutes",
+    "close_due",
+    "closed",
+    "closed_on_time",
+    "closed_grid",
+    "closed_community",
+    "closed_street",
+    "rework",
+    "failed_verification_3",
+    "extended",
+    "suspended",
+    "overdue_start",
+    "overdue_end",
+    "rated",
+    "solved",
+    "satisfied",
+    "whistled",
+    "street_cases",
+)
+
+
+class IndicatorDay(models.Model):
+    """Counters of one unit, one sub-class, one day (Asia/Shanghai).
+
+    `unit` is `area:<id>` (the area and everything inside it, by where cases are),
+    `office:<id>` (the area's own office as the responsible unit), `dept:<id>` (a department
+    as the responsible unit) or `user:<id>` (a person's own steps).
+    """
+
+    unit = models.CharField(max_length=24)
+    category = models.CharField(max_length=5)
+    day = models.DateField()
+    reported = models.BigIntegerField(default=0)
+    invalid = models.BigIntegerField(default=0)
+    merged = models.BigIntegerField(default=0)
+    accepted = models.BigIntegerField(default=0)
+    accept_minutes = models.BigIntegerField(default=0)
+    filed = models.BigIntegerField(default=0)
+    filed_on_time = models.BigIntegerField(default=0)
+    dispatched = models.BigIntegerField(default=0)
+    returned = models.BigIntegerField(default=0)
+    responded = models.BigIntegerField(default=0)
+    handle_due = models.BigIntegerField(default=0)
+    handled = models.BigIntegerField(default=0)
+    handled_on_time = models.BigIntegerField(default=0)
+    handle_timed = models.BigIntegerField(default=0)
+    handle_minutes = models.BigIntegerField(default=0)
+    close_due = models.BigIntegerField(default=0)
+    closed = models.BigIntegerField(default=0)
+    closed_on_time = models.BigIntegerField(default=0)
+    closed_grid = models.BigIntegerField(default=0)
+    closed_community = models.BigIntegerField(default=0)
+    closed_street = models.BigIntegerField(default=0)
+    rework = models.BigIntegerField(default=0)
+    failed_verification_3 = models.BigIntegerField(default=0)
+    extended = models.BigIntegerField(default=0)
+    suspended = models.BigIntegerField(default=0)
+    overdue_start = models.BigIntegerField(default=0)
+    overdue_end = models.BigIntegerField(default=0)
+    rated = models.BigIntegerField(default=0)
+    solved = models.BigIntegerField(default=0)
+    satisfied = models.BigIntegerField(default=0)
+    whistled = models.BigIntegerField(default=0)
+    street_cases = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("indicator rollup")
+        verbose_name_plural = _("indicator rollups")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["unit", "day", "category"], name="indicator_day_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit} {self.category} {self.day}"
+
+
+class CaseFacts(models.Model):
+    """What one case contributes to the rollups: [[unit, category, day, metric, value], …]."""
+
+    case = models.OneToOneField("cases.Case", on_delete=models.CASCADE, related_name="facts")
+    contributions = models.JSONField(default=list)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("case facts")
+        verbose_name_plural = _("case facts")
+
+    def __str__(self) -> str:
+        return f"facts of case {self.case_id}"
