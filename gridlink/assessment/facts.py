@@ -43,6 +43,7 @@ SATISFIED = frozenset({"satisfied", "basically_satisfied"})
 class CaseInfo:
     category: str
     areas: tuple[int, ...]  # the grid first, then each area above it
+    exempt: bool = False  # an approved exemption takes the case out of every indicator
 
 
 @dataclass(frozen=True)
@@ -81,10 +82,16 @@ class _Walk:
         self.accepted = False
         self.filed = False
         self.closed = False
-        self.came_due = False  # counted in close_due already
         self.ever_red = False
+        # The close cohort: when and for whom the case came due (red card or close).
+        self.close_due: tuple[dt.datetime, list[str]] | None = None
+        # The handle cohorts: per stage for the responsible unit, per cycle for the areas.
+        self.stage_due: tuple[dt.datetime, list[str]] | None = None
+        self.cycle_due: tuple[dt.datetime, list[str]] | None = None
         self.handle_started_at: dt.datetime | None = None
-        self.handle_due_counted = False
+        self.paused_at: dt.datetime | None = None
+        self.paused_minutes = 0
+        self.last_return: tuple[dt.datetime, list[str]] | None = None
         self.overdue_units: list[str] | None = None
         self.street_reached = False
 
@@ -104,6 +111,8 @@ def case_contributions(
     info: CaseInfo, events: Sequence[EventInfo], calendar: WorkCalendar
 ) -> dict[Key, int]:
     """The counters this case adds, keyed by (unit, category, ISO day, metric)."""
+    if info.exempt:
+        return {}
     w = _Walk(info, calendar)
     previous: dict[str, Any] = {}
     for e in events:
@@ -123,7 +132,7 @@ def _step(w: _Walk, e: EventInfo, before: dict[str, Any]) -> None:
         w.add(w.where, at, "reported")
     elif k == "invalidate":
         w.add(w.where, at, "invalid")
-    elif k == "merge":
+    elif k == "merge" and not w.filed:  # a filed case stays a valid report when merged
         w.add(w.where, at, "merged")
 
     # Acceptance: the first decision on a report.
@@ -153,46 +162,63 @@ def _step(w: _Walk, e: EventInfo, before: dict[str, Any]) -> None:
             w.add([f"dept:{d}"], at, "dispatched")
         w.add(here, at, "whistled")
     elif k == "return_not_our_duty":
-        w.add([*w.where, unit_of(before)], at, "returned")
+        w.last_return = (at, [*w.where, unit_of(before) or ""])
+        w.add(w.last_return[1], at, "returned")
+    elif k == "reject_return" and w.last_return is not None:
+        # The dispatch was right after all: the return no longer counts against it.
+        w.add(w.last_return[1], w.last_return[0], "returned", -1)
+        w.last_return = None
     elif k == "sign_for":
         deadline = _deadline(before) if before.get("stage") == "sign_for" else None
         if deadline is None or at <= deadline:
             w.add(here, at, "responded")
+    elif k == "task_reported_in" and e.data.get("department_id") and not e.data.get("late"):
+        w.add([*w.where, f"dept:{e.data['department_id']}"], at, "responded")
 
-    # Handling: each handle stage is due once — when handled or when it first went red.
-    if snap.get("stage") == "handle" and (before.get("stage") != "handle" or k in (
-        "escalate", "verify_fail", "reopen", "sign_for")):  # fmt: skip
+    # Handling. A handle stage comes due once, for the unit responsible then: when it is
+    # handled or when it first goes red, whichever is first; `handled_of_due` is counted on
+    # that same day and unit once the stage is handled, so a rate never passes 100 %. For
+    # the areas (where the case is) a cycle of stages counts once until it is handled.
+    new_stage = snap.get("stage") == "handle" and (
+        before.get("stage") != "handle" or k in ("escalate", "verify_fail", "reopen", "sign_for")
+    )
+    if new_stage:
         w.handle_started_at = at
-        w.handle_due_counted = False
+        w.stage_due = None
+        w.paused_at = None
+        w.paused_minutes = 0
+    if k == "approve_suspension" and w.handle_started_at is not None:
+        w.paused_at = at
+    elif k == "resume" and w.paused_at is not None:
+        w.paused_minutes += w.minutes(w.paused_at, at)
+        w.paused_at = None
     if k in ("submit_result", "handle_on_the_spot"):
         deadline = _deadline(before) if before.get("stage") == "handle" else None
-        handlers = [*here, person]
-        w.add(handlers, at, "handled")
-        if deadline is None or at <= deadline:
-            w.add(handlers, at, "handled_on_time")
-        if not w.handle_due_counted:
-            w.add(here, at, "handle_due")
+        on_time = deadline is None or at <= deadline
+        w.add([*here, person], at, "handled")
+        if w.stage_due is None:
+            w.stage_due = (at, [u for u in [unit] if u])
+            w.add(w.stage_due[1], at, "handle_due")
+        if w.cycle_due is None:
+            w.cycle_due = (at, w.where)
+            w.add(w.where, at, "handle_due")
+        for due_at, units in (w.stage_due, w.cycle_due):
+            w.add(units, due_at, "handled_of_due")
+            if on_time:
+                w.add(units, due_at, "handled_on_time")
+        w.add([person], at, "handle_due")  # a person is judged on the stages they handled
+        w.add([person], at, "handled_of_due")
+        if on_time:
+            w.add([person], at, "handled_on_time")
         if w.handle_started_at is not None:
+            spent = w.minutes(w.handle_started_at, at) - w.paused_minutes
             w.add(here, at, "handle_timed")
-            w.add(here, at, "handle_minutes", w.minutes(w.handle_started_at, at))
+            w.add(here, at, "handle_minutes", max(0, spent))
         w.handle_started_at = None
-        w.handle_due_counted = False
-
-    # Overdue: a red card opens an overdue spell; it ends when the card is gone.
-    if k == "red_card":
-        w.ever_red = True
-        if snap.get("stage") == "handle" and not w.handle_due_counted:
-            w.handle_due_counted = True
-            w.add(here, at, "handle_due")
-        if w.overdue_units is None:
-            w.overdue_units = [u for u in here if u]
-            w.add(w.overdue_units, at, "overdue_start")
-        if not w.came_due:
-            w.came_due = True
-            w.add(here, at, "close_due")
-    elif w.overdue_units is not None and snap.get("card") != "red":
-        w.add(w.overdue_units, at, "overdue_end")
-        w.overdue_units = None
+        w.stage_due = None
+        w.cycle_due = None
+        w.paused_minutes = 0
+    _due(w, k, snap, here, at)
 
     if k == "verify_fail":
         w.add(here, at, "rework")
@@ -208,11 +234,12 @@ def _step(w: _Walk, e: EventInfo, before: dict[str, Any]) -> None:
         level_metric = CLOSED_AT_LEVEL.get(str(snap.get("level")))
         if level_metric:
             w.add(here, at, level_metric)
+        if w.close_due is None:
+            w.close_due = (at, [u for u in here if u])
+            w.add(w.close_due[1], at, "close_due")
+        w.add(w.close_due[1], w.close_due[0], "closed_of_due")
         if not w.ever_red:
-            w.add(here, at, "closed_on_time")
-        if not w.came_due:
-            w.came_due = True
-            w.add(here, at, "close_due")
+            w.add(w.close_due[1], w.close_due[0], "closed_on_time")
     elif k == "rate":
         w.add(here, at, "rated")
         if e.data.get("solved") is True:
@@ -223,3 +250,27 @@ def _step(w: _Walk, e: EventInfo, before: dict[str, Any]) -> None:
     if not w.street_reached and snap.get("level") in STREET_OR_ABOVE:
         w.street_reached = True
         w.add(w.where, at, "street_cases")
+
+
+def _due(w: _Walk, k: str, snap: dict[str, Any], here: list[str | None], at: dt.datetime) -> None:
+    """Red cards: the stage and the case come due; an overdue spell opens, and it ends when
+    the card is gone."""
+    units = [u for u in here if u]
+    if k == "red_card":
+        w.ever_red = True
+        if snap.get("stage") == "handle":
+            if w.stage_due is None:
+                w.stage_due = (at, [u for u in units if not u.startswith("area:")])
+                w.add(w.stage_due[1], at, "handle_due")
+            if w.cycle_due is None:
+                w.cycle_due = (at, w.where)
+                w.add(w.where, at, "handle_due")
+        if w.overdue_units is None:
+            w.overdue_units = units
+            w.add(units, at, "overdue_start")
+        if w.close_due is None:
+            w.close_due = (at, units)
+            w.add(units, at, "close_due")
+    elif w.overdue_units is not None and snap.get("card") != "red":
+        w.add(w.overdue_units, at, "overdue_end")
+        w.overdue_units = None

@@ -19,10 +19,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 
 from gridlink.assessment.facts import CaseInfo, EventInfo, Key, case_contributions
-from gridlink.assessment.models import METRICS, CaseFacts, IndicatorDay
+from gridlink.assessment.models import METRICS, CaseFacts, Exemption, IndicatorDay
 from gridlink.cases.models import Case, CaseEvent
 from gridlink.core.worktime import WorkCalendar, current_calendar
 
@@ -31,7 +31,11 @@ BATCH = 2000
 
 def case_info(case: Case) -> CaseInfo:
     ids = [int(p) for p in case.grid.path.strip("/").split("/") if p]
-    return CaseInfo(category=case.category.code, areas=tuple(reversed(ids)))
+    # A caller that already knows (a bulk query annotating `assessment_exempt`) saves a query.
+    exempt = getattr(case, "assessment_exempt", None)
+    if exempt is None:
+        exempt = Exemption.objects.filter(case_id=case.pk, approved=True).exists()
+    return CaseInfo(category=case.category.code, areas=tuple(reversed(ids)), exempt=bool(exempt))
 
 
 def event_info(e: CaseEvent) -> EventInfo:
@@ -118,7 +122,13 @@ def rollups_rebuild(
             by_case: dict[int, list[EventInfo]] = defaultdict(list)
             for e in CaseEvent.objects.filter(case_id__in=batch).order_by("case_id", "id"):
                 by_case[e.case_id].append(event_info(e))
-            for case in Case.objects.filter(pk__in=batch).select_related("grid", "category"):
+            approved = Exemption.objects.filter(case_id=OuterRef("pk"), approved=True)
+            cases_batch = (
+                Case.objects.filter(pk__in=batch)
+                .select_related("grid", "category")
+                .annotate(assessment_exempt=Exists(approved))
+            )
+            for case in cases_batch:
                 own = case_contributions(case_info(case), by_case[case.pk], calendar)
                 for key, value in own.items():
                     totals[key] += value

@@ -245,7 +245,7 @@ class _Seeder:
         # deadline sweep (which escalates the overdue ones).
         overdue = self.rng.randint(3, 6)
         if final and not (target == S.REOPENED and index == 0):
-            age = self.rng.randint(4, 12)
+            age = self.rng.randint(4, 40)  # closed ones spread over the last two months
         else:
             age = (0, overdue, 1)[index % 3]
         channel = self.channels.pop()

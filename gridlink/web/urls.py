@@ -1,6 +1,14 @@
 from django.urls import path
 
-from gridlink.web.views import areas, cases_public, cases_queues, cases_staff, home, registry
+from gridlink.web.views import (
+    areas,
+    assessment,
+    cases_public,
+    cases_queues,
+    cases_staff,
+    home,
+    registry,
+)
 
 app_name = "web"
 
@@ -46,5 +54,13 @@ urlpatterns = [
         "cases/<int:case_id>/tasks/<int:task_id>/<str:step>/",
         cases_staff.task_act,
         name="case_task",
+    ),
+    # Assessment dashboards: a unit's figures, and the cases behind one indicator.
+    path("assessment/", assessment.assessment_index, name="assessment_index"),
+    path("assessment/<str:unit>/", assessment.assessment_unit, name="assessment_unit"),
+    path(
+        "assessment/<str:unit>/indicator/<str:key>/",
+        assessment.assessment_indicator,
+        name="assessment_indicator",
     ),
 ]

@@ -2,5 +2,25 @@
 scorecards and exemptions (`scheme.py`)."""
 
 from gridlink.assessment.models.rollup import METRICS, CaseFacts, IndicatorDay
+from gridlink.assessment.models.scheme import (
+    Bonus,
+    Deduction,
+    Exemption,
+    ItemRule,
+    Scheme,
+    SchemeItem,
+    UnitLevel,
+)
 
-__all__ = ["METRICS", "CaseFacts", "IndicatorDay"]
+__all__ = [
+    "METRICS",
+    "Bonus",
+    "CaseFacts",
+    "Deduction",
+    "Exemption",
+    "IndicatorDay",
+    "ItemRule",
+    "Scheme",
+    "SchemeItem",
+    "UnitLevel",
+]

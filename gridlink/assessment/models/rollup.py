@@ -26,11 +26,13 @@ METRICS: tuple[str, ...] = (
     "responded",
     "handle_due",
     "handled",
+    "handled_of_due",
     "handled_on_time",
     "handle_timed",
     "handle_minutes",
     "close_due",
     "closed",
+    "closed_of_due",
     "closed_on_time",
     "closed_grid",
     "closed_community",
@@ -72,11 +74,13 @@ class IndicatorDay(models.Model):
     responded = models.BigIntegerField(default=0)
     handle_due = models.BigIntegerField(default=0)
     handled = models.BigIntegerField(default=0)
+    handled_of_due = models.BigIntegerField(default=0)
     handled_on_time = models.BigIntegerField(default=0)
     handle_timed = models.BigIntegerField(default=0)
     handle_minutes = models.BigIntegerField(default=0)
     close_due = models.BigIntegerField(default=0)
     closed = models.BigIntegerField(default=0)
+    closed_of_due = models.BigIntegerField(default=0)
     closed_on_time = models.BigIntegerField(default=0)
     closed_grid = models.BigIntegerField(default=0)
     closed_community = models.BigIntegerField(default=0)

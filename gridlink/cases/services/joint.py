@@ -90,7 +90,7 @@ def task_report_in(
     task.reported_in_at = now
     task.save(update_fields=["state", "reported_in_at"])
     _bump(case)
-    data = {"task_id": task.pk, "late": task.reported_in_late}
+    data = {"task_id": task.pk, "department_id": task.department_id, "late": task.reported_in_late}
     event_record(case=case, kind="task_reported_in", actor=actor, actor_role=role,
                  actor_unit=task.department.name_zh, data=data, public=False)  # fmt: skip
     return task

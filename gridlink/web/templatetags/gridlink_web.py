@@ -60,6 +60,14 @@ def works_cases(user: Any) -> bool:
     return bool(user.is_superuser or roles_of(user) & STAFF_ROLES)
 
 
+@register.filter
+def sees_assessment(user: Any) -> bool:
+    """Whether the user may see some unit's figures (the /assessment/ pages)."""
+    from gridlink.web.views.assessment import sees_assessment as sees
+
+    return sees(user)
+
+
 @register.simple_tag
 def role_labels(user: Any) -> list[str]:
     """The user's roles, translated, in the order of the role list."""
