@@ -304,6 +304,23 @@ def test_api_scorecards_are_for_oversight_roles(world, october):
     assert r.status_code == 403
 
 
+def test_api_bulletin_in_three_formats(world, october):
+    sup = world.client("supervisor")
+    query = {"scheme": URBAN_CODE, "period": "2026-10"}
+    page = sup.get("/api/v1/assessment/bulletins", {**query, "format": "html"})
+    assert page.status_code == 200 and page["Content-Type"].startswith("text/html")
+    assert "街道B" in page.content.decode() and "http://" not in page.content.decode()
+    pdf = sup.get("/api/v1/assessment/bulletins", {**query, "format": "pdf"})
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert "attachment" in pdf["Content-Disposition"]
+    xlsx = sup.get("/api/v1/assessment/bulletins", {**query, "format": "xlsx"})
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+    bad = sup.get("/api/v1/assessment/bulletins", {**query, "format": "doc"})
+    assert bad.status_code == 400 and _errors(bad) == ["format"]
+    denied = world.client("resident").get("/api/v1/assessment/bulletins", query)
+    assert denied.status_code == 403
+
+
 # --- exemptions and bonuses ---------------------------------------------------------------
 
 

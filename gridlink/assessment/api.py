@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 
@@ -30,7 +30,7 @@ from gridlink.assessment.selectors import (
     unit_for,
     value_out,
 )
-from gridlink.core.errors import NotPermitted
+from gridlink.core.errors import DomainError, NotPermitted
 
 router = Router(tags=["assessment"])
 
@@ -262,6 +262,52 @@ def scorecards(request: HttpRequest, q: Query[ScorecardQuery]) -> dict[str, Any]
         "red_list": card.red_list,
         "black_list": card.black_list,
     }
+
+
+class BulletinQuery(Schema):
+    scheme: str
+    period: str
+    level: str = ""
+    format: str = "html"
+
+
+BULLETIN_TYPES = {
+    "html": "text/html; charset=utf-8",
+    "pdf": "application/pdf",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+@router.get("/bulletins")
+def bulletin(request: HttpRequest, q: Query[BulletinQuery]) -> HttpResponse:
+    """The scheme's bulletin (通报) for a period as an HTML page, a PDF or an XLSX workbook
+    (the same as `gridlink bulletin`)."""
+    import tempfile
+    from pathlib import Path
+
+    from gridlink.assessment.bulletin import bulletin_build
+    from gridlink.assessment.models import UnitLevel
+    from gridlink.assessment.schemes import scheme_get
+    from gridlink.bulletins.pdf import bulletin_pdf
+    from gridlink.bulletins.render import bulletin_html
+    from gridlink.bulletins.xlsx import bulletin_xlsx
+
+    _viewer(request)
+    if q.format not in BULLETIN_TYPES:
+        raise DomainError(_("The format is html, pdf or xlsx."), field="format")
+    if q.level and q.level not in UnitLevel.values:
+        raise DomainError(_("The level is street, community, grid or department."), field="level")
+    period = period_parse(period=q.period)
+    built = bulletin_build(scheme=scheme_get(q.scheme), period=period, level=q.level)
+    if q.format == "html":
+        return HttpResponse(bulletin_html(built), content_type=BULLETIN_TYPES["html"])
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"bulletin.{q.format}"
+        (bulletin_pdf if q.format == "pdf" else bulletin_xlsx)(built, path)
+        response = HttpResponse(path.read_bytes(), content_type=BULLETIN_TYPES[q.format])
+    name = f"{q.period}-{q.scheme}.{q.format}"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 # --- exemptions ---------------------------------------------------------------------------
