@@ -241,7 +241,7 @@ def test_ranking_partial_for_htmx(world):
 
 def test_a_leaf_has_no_ranking(world):
     page = _get(world.personas.supervisor, "/assessment/area:370211001001001/").content.decode()
-    assert "no units inside it to rank" in page
+    assert "没有可排名的下级单位" in page
 
 
 def test_overdue_supervised_and_orders_lists_are_scoped(world):
@@ -253,7 +253,7 @@ def test_overdue_supervised_and_orders_lists_are_scoped(world):
     assert f"/cases/{b1.pk}/" in supervised and f"/cases/{a1.pk}/" not in supervised
     disp = _get(world.personas.dispatcher, f"/assessment/{STREET_A}/").content.decode()
     assert f"/cases/{a1.pk}/" in disp and f"/cases/{b1.pk}/" not in disp
-    assert "No open supervision orders." in disp
+    assert "没有办理中的督办单。" in disp
 
 
 # --- Bad input and the page itself --------------------------------------------------------------

@@ -3,6 +3,7 @@ from django.urls import path
 from gridlink.web.views import (
     areas,
     assessment,
+    assessment_scores,
     cases_public,
     cases_queues,
     cases_staff,
@@ -57,6 +58,11 @@ urlpatterns = [
     ),
     # Assessment dashboards: a unit's figures, and the cases behind one indicator.
     path("assessment/", assessment.assessment_index, name="assessment_index"),
+    path(
+        "assessment/scorecards/",
+        assessment_scores.assessment_scorecards,
+        name="assessment_scorecards",
+    ),
     path("assessment/<str:unit>/", assessment.assessment_unit, name="assessment_unit"),
     path(
         "assessment/<str:unit>/indicator/<str:key>/",

@@ -68,6 +68,14 @@ def sees_assessment(user: Any) -> bool:
     return sees(user)
 
 
+@register.filter
+def sees_scorecards(user: Any) -> bool:
+    """Whether the user may open the assessment scorecards."""
+    from gridlink.assessment.permissions import may_view_scorecards
+
+    return bool(user.is_authenticated and may_view_scorecards(user))
+
+
 @register.simple_tag
 def role_labels(user: Any) -> list[str]:
     """The user's roles, translated, in the order of the role list."""
