@@ -77,7 +77,7 @@ def test_supervisor_sees_the_ranking(world, october):
     red = page.split('class="panel red-list"', 1)[1].split("</section>", 1)[0]
     assert f'data-code="{b.code}"' in red and f'data-code="{a.code}"' in red
     black = page.split('class="panel black-list"', 1)[1].split("</section>", 1)[0]
-    assert "No unit is on the black list." in black
+    assert "黑榜暂无单位。" in black
     # Items: the three items of the scheme as column heads; street A's deduction shown.
     assert page.count('<th scope="col" class="num" data-key="') == 3
     assert "−0.2" in page
