@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup lint typecheck pytest bench browser-deps lock clean
+.PHONY: run test setup lint typecheck pytest bench bench-assessment browser-deps lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 12), "gridlink needs Python 3.12+ (found %s)" % sys.version.split()[0]'
@@ -51,6 +51,12 @@ test: lint typecheck pytest
 bench: setup
 	$(BIN)/python bench/locate.py
 	$(BIN)/python bench/worktime.py
+
+# Needs PostgreSQL (its own database gridlink_bench on 127.0.0.1; --database-url to change)
+# and minutes of loading:
+# make bench-assessment BENCH_ARGS="--cases 1000000"
+bench-assessment: setup
+	$(BIN)/python bench/assessment.py $(BENCH_ARGS)
 
 # Re-resolve the newest versions pyproject.toml allows and record them.
 lock:

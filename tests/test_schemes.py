@@ -325,7 +325,7 @@ def test_api_bulletin_in_three_formats(world, october):
 
 
 def _area_sum(street, metric: str) -> int:
-    rows = IndicatorDay.objects.filter(unit=f"area:{street.pk}")
+    rows = IndicatorDay.objects.filter(unit=f"area:{street.pk}", category="")
     return int(rows.aggregate(n=Sum(metric))["n"] or 0)
 
 

@@ -41,7 +41,7 @@ def _monthly_sums(unit: Unit, months: list[dt.date]) -> dict[dt.date, dict[str, 
     """Counter sums of each month (stocks as running totals to the month's end)."""
     first, after = months[0], _month_add(months[-1], 1)
     rows = (
-        IndicatorDay.objects.filter(unit=unit.key, day__gte=first, day__lt=after)
+        IndicatorDay.objects.filter(unit=unit.key, category="", day__gte=first, day__lt=after)
         .annotate(month=TruncMonth("day"))
         .values("month")
         .annotate(**{m: Sum(m) for m in METRICS})
@@ -52,7 +52,7 @@ def _monthly_sums(unit: Unit, months: list[dt.date]) -> dict[dt.date, dict[str, 
         month = row["month"]
         month = month.date() if isinstance(month, dt.datetime) else month
         by_month[month] = {m: int(row[m] or 0) for m in METRICS}
-    before = IndicatorDay.objects.filter(unit=unit.key, day__lt=first).aggregate(
+    before = IndicatorDay.objects.filter(unit=unit.key, category="", day__lt=first).aggregate(
         overdue_start=Sum("overdue_start"), overdue_end=Sum("overdue_end")
     )
     running = {k: int(v or 0) for k, v in before.items()}

@@ -27,6 +27,7 @@ from gridlink.cases.models import Case, CaseEvent
 from gridlink.core.worktime import WorkCalendar, current_calendar
 
 BATCH = 2000
+ALL = ""  # the category of the per-unit day totals
 
 
 def case_info(case: Case) -> CaseInfo:
@@ -63,10 +64,22 @@ def _from_rows(rows: Iterable[list[Any]]) -> dict[Key, int]:
     return {(str(u), str(c), str(d), str(m)): int(v) for u, c, d, m, v in rows}
 
 
+def with_totals(contributions: dict[Key, int]) -> dict[Key, int]:
+    """The contributions plus the same counted under category ALL ("") — the per-unit day
+    totals every query without a category filter reads (one row a day instead of one per
+    sub-class)."""
+    out: dict[Key, int] = defaultdict(int)
+    for (unit, category, day, metric), value in contributions.items():
+        out[(unit, category, day, metric)] += value
+        out[(unit, ALL, day, metric)] += value
+    return dict(out)
+
+
 def rollup_apply(delta: dict[Key, int]) -> None:
-    """Add `delta` to the rollup rows (creating missing rows), in sorted key order."""
+    """Add `delta` (and its category-ALL totals) to the rollup rows, creating missing rows,
+    in sorted key order."""
     grouped: dict[tuple[str, str, str], dict[str, int]] = defaultdict(dict)
-    for (unit, category, day, metric), value in delta.items():
+    for (unit, category, day, metric), value in with_totals(delta).items():
         if value and metric in METRICS:
             grouped[(unit, category, day)][metric] = value
     if not grouped:
@@ -130,7 +143,7 @@ def rollups_rebuild(
             )
             for case in cases_batch:
                 own = case_contributions(case_info(case), by_case[case.pk], calendar)
-                for key, value in own.items():
+                for key, value in with_totals(own).items():
                     totals[key] += value
                 facts.append(CaseFacts(case_id=case.pk, contributions=_as_rows(own)))
                 cases += 1

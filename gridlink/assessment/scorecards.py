@@ -29,7 +29,7 @@ from gridlink.assessment.models import (
 from gridlink.assessment.permissions import (
     may_view_scorecards,
 )
-from gridlink.assessment.selectors import Period, Unit, counter_sums
+from gridlink.assessment.selectors import Period, Unit, counter_sums, counter_sums_many
 from gridlink.core.errors import DomainError, NotPermitted
 from gridlink.geo.models import Area, Department
 
@@ -252,11 +252,22 @@ def _raw_rows(
     rules = item_rules(scheme)
     wants_supervision = any(d.metric in SUPERVISION_METRICS for d in scheme.deductions.all())
     bonuses = bonuses_in(scheme, period.start, period.end)
+    units = list(units)
+    batch: dict[str, dict[str, int]] = {}
+    if sums_of is counter_sums:  # the usual case: all units' sums in two grouped queries
+        batch = counter_sums_many(units, period)
     rows = []
     for unit in units:
         sup = supervision_counts(unit, period.start, period.end) if wants_supervision else {}
         rows.append(
-            unit_score(scheme, unit, sums_of(unit, period), sup, bonuses.get(unit.key, 0.0), rules)
+            unit_score(
+                scheme,
+                unit,
+                batch[unit.key] if batch else sums_of(unit, period),
+                sup,
+                bonuses.get(unit.key, 0.0),
+                rules,
+            )
         )
     return rows
 

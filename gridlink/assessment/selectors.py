@@ -148,20 +148,40 @@ def unit_for(actor: AnyUser, raw: str) -> Unit:
     return unit
 
 
+def _rows(category: str) -> Any:
+    """Category ALL (""): the per-unit day totals; else the sub-classes under a code prefix."""
+    if not category:
+        return IndicatorDay.objects.filter(category="")
+    return IndicatorDay.objects.filter(category__startswith=category.upper()).exclude(category="")
+
+
 def counter_sums(unit: Unit, period: Period, *, category: str = "") -> dict[str, int]:
     """Σ of every counter over the period, plus the stocks' running totals to its end."""
-    rows = IndicatorDay.objects.filter(unit=unit.key)
-    if category:
-        rows = rows.filter(category__startswith=category.upper())
-    flows = rows.filter(day__gte=period.start, day__lte=period.end).aggregate(
-        **{m: Sum(m) for m in METRICS}
+    return counter_sums_many([unit], period, category=category)[unit.key]
+
+
+def counter_sums_many(
+    units: list[Unit], period: Period, *, category: str = ""
+) -> dict[str, dict[str, int]]:
+    """`counter_sums` of many units at once: two grouped queries, whatever their number."""
+    keys = [u.key for u in units]
+    rows = _rows(category).filter(unit__in=keys)
+    sums: dict[str, dict[str, int]] = {k: dict.fromkeys(METRICS, 0) for k in keys}
+    flows = (
+        rows.filter(day__gte=period.start, day__lte=period.end)
+        .values("unit")
+        .annotate(**{m: Sum(m) for m in METRICS})
     )
-    sums = {m: int(v or 0) for m, v in flows.items()}
-    stocks = rows.filter(day__lte=period.end).aggregate(
-        overdue_start=Sum("overdue_start"), overdue_end=Sum("overdue_end")
+    for row in flows:
+        sums[row["unit"]].update({m: int(row[m] or 0) for m in METRICS})
+    stocks = (
+        rows.filter(day__lte=period.end)
+        .values("unit")
+        .annotate(overdue_start=Sum("overdue_start"), overdue_end=Sum("overdue_end"))
     )
-    sums["overdue_start"] = int(stocks["overdue_start"] or 0)
-    sums["overdue_end"] = int(stocks["overdue_end"] or 0)
+    for row in stocks:
+        sums[row["unit"]]["overdue_start"] = int(row["overdue_start"] or 0)
+        sums[row["unit"]]["overdue_end"] = int(row["overdue_end"] or 0)
     return sums
 
 
