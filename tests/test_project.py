@@ -44,3 +44,35 @@ def test_the_chinese_catalogue_is_complete_and_compiled():
     untranslated = re.findall(r'\nmsgid "(.+)"\nmsgstr ""\n\n', po)
     assert untranslated == []
     assert mo.stat().st_size > 1000
+
+
+def test_our_catalogue_does_not_change_djangos_own_translations():
+    """Our catalogue comes first, so a msgid Django also translates (form errors, admin
+    buttons) must keep Django's Chinese, or every form and admin page would change."""
+    import gettext
+
+    import django
+
+    ours = gettext.GNUTranslations(
+        (ROOT / "gridlink" / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.mo").open("rb")
+    )
+    base = Path(django.__file__).parent
+    theirs = [
+        gettext.GNUTranslations(path.open("rb"))
+        for path in [
+            *base.glob("conf/locale/zh_Hans/LC_MESSAGES/django.mo"),
+            *base.glob("contrib/*/locale/zh_Hans/LC_MESSAGES/django.mo"),
+        ]
+    ]
+    assert theirs
+    clashes = {}
+    for msgid in ours._catalog:  # type: ignore[attr-defined]
+        if not isinstance(msgid, str) or not msgid or "\x04" in msgid:
+            continue
+        for catalogue in theirs:
+            translated = catalogue.gettext(msgid)
+            if translated != msgid:
+                if translated != ours.gettext(msgid):
+                    clashes[msgid] = (ours.gettext(msgid), translated)
+                break
+    assert clashes == {}

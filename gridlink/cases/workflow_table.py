@@ -101,7 +101,7 @@ class Action(models.TextChoices):
     SEND_FOR_VERIFICATION = "send_for_verification", _("Send for verification")  # 派发核查
     VERIFY_PASS = "verify_pass", _("Verification passed")  # 核查通过
     VERIFY_FAIL = "verify_fail", _("Verification failed")  # 核查不通过 → 返工
-    CLOSE = "close", _("Close")  # 结案
+    CLOSE = "close", _("Close the case")  # 结案
     RATE = "rate", _("Rate")  # 评价 / 回访
     REOPEN = "reopen", _("Reopen")  # 重办
     SUPERVISE = "supervise", _("Supervise")  # 督办
