@@ -27,7 +27,11 @@ from gridlink.core.schedule import periodic_jobs
 from gridlink.core.worktime import add_working_days
 from gridlink.outbox.models import OutboxEntry
 from gridlink.supervision.models import OrderState, SupervisionEvent, SupervisionOrder
-from gridlink.supervision.selectors import order_counts_for_unit, orders_visible_to
+from gridlink.supervision.selectors import (
+    order_counts_for_unit,
+    order_counts_for_units,
+    orders_visible_to,
+)
 from gridlink.supervision.services import (
     WrongState,
     order_close,
@@ -562,6 +566,19 @@ def test_counts_for_a_unit_over_a_period(world, tree):
             unit_kind="area", unit_id=tree.grids[0].pk, start=march[2], end=MONDAY
         )
     assert caught.value.field == "end"
+
+    # The batched form the scorecards use gives the same counts, unit by unit.
+    many = order_counts_for_units(
+        departments=[um.pk],
+        areas=[a.path for a in (tree.streets[0], tree.communities[0], tree.grids[0])],
+        start=dt.date(2026, 3, 1),
+        end=dt.date(2026, 4, 1),
+    )
+    assert many[f"dept:{um.pk}"] == counts
+    for area in (tree.streets[0], tree.communities[0], tree.grids[0]):
+        one = order_counts_for_unit(unit_kind="area", unit_id=area.pk, subtree=True,
+                                    start=dt.date(2026, 3, 1), end=dt.date(2026, 4, 1))  # fmt: skip
+        assert many.get(area.path, {"opened": 0, "overdue": 0, "escalated": 0}) == one
 
 
 def test_wrong_state_is_a_conflict(world, tree):
