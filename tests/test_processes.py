@@ -129,7 +129,7 @@ def test_serve_runs_web_and_worker_and_logs_no_query_strings():
         try:
             with urllib.request.urlopen(f"{base}/healthz", timeout=2) as resp:
                 return resp.status == 200 and b'"worker": {"ok": true' in resp.read()
-        except (urllib.error.URLError, ConnectionError):
+        except OSError:  # refused, reset or timed out (URLError is one too): not up yet
             return False
 
     try:
