@@ -124,11 +124,14 @@ def test_category_search_and_choice_through_htmx(world):
 def test_category_attributes_become_fields(world):
     from gridlink.cases.models import CategoryAttribute
 
-    attribute = CategoryAttribute.objects.filter(variable=True).select_related("category").first()
-    if attribute is None:
-        pytest.skip("the shipped taxonomy has no attributes")
-    page = english().get("/report/", {"category": attribute.category.code})
-    assert f'name="attr_{attribute.code}"' in page.content.decode()
+    # C0101 (water supply manhole cover) asks for cover_type, damage and found_at.
+    codes = set(
+        CategoryAttribute.objects.filter(category__code="C0101").values_list("code", flat=True)
+    )
+    assert codes == {"cover_type", "damage", "found_at"}
+    page = english().get("/report/", {"category": "C0101"}).content.decode()
+    for code in codes:
+        assert f'name="attr_{code}"' in page
 
 
 @pytest.mark.parametrize(

@@ -126,7 +126,7 @@ def case_out(case: Case, actor: Any, *, detail: bool = True) -> dict[str, Any]:
         "satisfaction": case.satisfaction,
         "solved": case.solved,
         "parent_id": case.parent_id,
-        "reporter": _reporter(case, actor),
+        "reporter": _reporter(case),
         "created_at": case.created_at.isoformat(),
         "updated_at": case.updated_at.isoformat(),
         "closed_at": _iso(case.closed_at),
@@ -142,8 +142,9 @@ def case_out(case: Case, actor: Any, *, detail: bool = True) -> dict[str, Any]:
     return out
 
 
-def _reporter(case: Case, actor: Any) -> dict[str, Any] | None:
-    """Staff who handle the case see the contact details, masked unless they took the call."""
+def _reporter(case: Case) -> dict[str, Any] | None:
+    """The reporter's contact details, always masked (an unmask with a stated purpose, like
+    the registry's, is not built yet)."""
     if case.anonymous:
         return {"anonymous": True}
     phone = case.reporter_phone
@@ -332,7 +333,7 @@ def _filtered(request: HttpRequest, f: CaseFilters) -> Any:
     if f.channel:
         qs = qs.filter(channel=f.channel)
     if f.overdue is not None:
-        qs = qs.filter(card=Card.RED) if f.overdue else qs.exclude(card=Card.RED)
+        qs = qs.overdue() if f.overdue else qs.exclude(card=Card.RED)
     if f.supervised is not None:
         qs = qs.filter(supervised=f.supervised)
     if f.card:

@@ -94,9 +94,7 @@ def _int(inputs: Mapping[str, Any], name: str) -> int:
         ) from None
 
 
-def photos_claim(
-    keys: Any, *, actor: User | None, stage: str, field_name: str = "evidence"
-) -> list[CasePhoto]:
+def photos_claim(keys: Any, *, field_name: str = "evidence") -> list[CasePhoto]:
     """The uploaded, not yet attached photos named by `keys` (a list of upload keys)."""
     if not isinstance(keys, list | tuple) or not all(isinstance(k, str) for k in keys):
         raise DomainError(
@@ -121,7 +119,7 @@ def photos_claim(
 
 
 def _attach(step: Step, keys: Any, stage: str) -> None:
-    photos = photos_claim(keys, actor=step.actor, stage=stage)
+    photos = photos_claim(keys)
     CasePhoto.objects.filter(pk__in=[p.pk for p in photos]).update(case=step.case, stage=stage)
     step.photos = photos
     step.data["photos"] = [p.key for p in photos]

@@ -427,8 +427,7 @@ def _write(
     client: str,
     now: dt.datetime,
 ) -> Case:
-    photos = photos_claim(report.photo_keys, actor=actor, stage=PhotoStage.REPORT,
-                          field_name="photo_keys")  # fmt: skip
+    photos = photos_claim(report.photo_keys, field_name="photo_keys")
     description = report.description.strip()
     anonymous = report.anonymous and report.channel in PUBLIC_CHANNELS
     reporter = None if anonymous else actor
