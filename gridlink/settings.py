@@ -143,27 +143,32 @@ TEMPLATES = [
 
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
+# WAL lets the web server read while the worker writes; IMMEDIATE makes write transactions
+# take the lock up front (waiting up to the busy timeout) instead of failing mid-way with
+# "database is locked". Applied to every SQLite database, also one named by DATABASE_URL.
+SQLITE_OPTIONS = {
+    "init_command": (
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+        "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;"
+    ),
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+}
+
 if DATABASE_URL:
     _db = dj_database_url.parse(DATABASE_URL)
     if _db["ENGINE"] == "django.db.backends.postgresql":
         _db["CONN_MAX_AGE"] = 0  # the pool keeps connections; Django must not
         _db.setdefault("OPTIONS", {})["pool"] = {"min_size": DB_POOL_MIN, "max_size": DB_POOL_MAX}
+    elif _db["ENGINE"] == "django.db.backends.sqlite3":
+        _db["OPTIONS"] = {**SQLITE_OPTIONS, **_db.get("OPTIONS", {})}
     DATABASES = {"default": _db}
 else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(DATA_DIR / "gridlink.sqlite3"),
-            "OPTIONS": {
-                # WAL lets the web server read while the worker writes; IMMEDIATE makes
-                # write transactions take the lock up front instead of failing mid-way.
-                "init_command": (
-                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                    "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;"
-                ),
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-            },
+            "OPTIONS": dict(SQLITE_OPTIONS),
             # A file (not memory) so that tests can start real worker and CLI processes
             # against the test database; one per test process.
             "TEST": {"NAME": str(DATA_DIR / f"test-{os.getpid()}.sqlite3")},
