@@ -90,10 +90,12 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 
 def _mount() -> None:
+    from gridlink.accounts.api import router as accounts_router
     from gridlink.assessment.api import router as assessment_router
     from gridlink.cases.api import router as cases_router
     from gridlink.cases.case_api import router as case_router
     from gridlink.geo.api import router as geo_router
+    from gridlink.outbox.api import router as outbox_router
     from gridlink.registry.api import router as registry_router
     from gridlink.supervision.api import router as supervision_router
 
@@ -103,6 +105,8 @@ def _mount() -> None:
     api.add_router("/", case_router)
     api.add_router("/supervision/", supervision_router)
     api.add_router("/assessment/", assessment_router)
+    api.add_router("/", accounts_router)
+    api.add_router("/", outbox_router)
 
 
 _mount()

@@ -273,6 +273,38 @@ def endpoint_remove(*, actor: User | None, endpoint: WebhookEndpoint) -> None:
         endpoint.delete()
 
 
+ENDPOINT_FIELDS = ("topics", "active", "description")
+
+
+def endpoint_update(
+    *, actor: User | None, endpoint: WebhookEndpoint, changes: dict[str, Any]
+) -> WebhookEndpoint:
+    """Change the topics, description or `active` flag (the URL and secret stay: register a
+    new endpoint to move). Raises `DomainError` naming the field."""
+    unknown = sorted(set(changes) - set(ENDPOINT_FIELDS))
+    if unknown:
+        raise DomainError(f"{unknown[0]} cannot be changed here.", code="unknown", field=unknown[0])
+    changed = []
+    for name, value in changes.items():
+        value = value.strip() if isinstance(value, str) else value
+        if getattr(endpoint, name) != value:
+            setattr(endpoint, name, value)
+            changed.append(name)
+    if not changed:
+        return endpoint
+    _full_clean(endpoint)
+    with transaction.atomic():
+        endpoint.save(update_fields=changed)
+        audit_record(
+            actor=actor,
+            action="webhook.endpoint_changed",
+            target_type="webhook_endpoint",
+            target_id=endpoint.pk,
+            data={"fields": sorted(changed), "topics": endpoint.topics, "active": endpoint.active},
+        )
+    return endpoint
+
+
 def _full_clean(instance: WebhookEndpoint) -> None:
     try:
         instance.full_clean(exclude=["created_by"])
