@@ -142,9 +142,10 @@ class ChainHead(models.Model):
 
 
 class PruneRecord(models.Model):
-    """What one retention prune removed from one chain: entries `first_seq`–`last_seq`
-    (`count` of them), and `base_hash`, the hash of entry `last_seq` that the rest of the
-    chain now links to. `mac` signs it with the audit key (`gridlink.core.ledger.prune_mac`).
+    """日志清理记录 — what one retention prune removed from one chain: entries
+    `first_seq`–`last_seq` (`count` of them), and `base_hash`, the hash of entry `last_seq`
+    that the rest of the chain now links to. `mac` signs it with the audit key
+    (`gridlink.core.ledger.prune_mac`).
 
     Insert-only: the database refuses to change or delete these rows, and refuses to delete
     a log entry that no prune record covers.

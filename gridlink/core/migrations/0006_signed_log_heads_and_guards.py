@@ -78,11 +78,14 @@ def sign_heads(apps, schema_editor):
 PG_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION gridlink_log_guard() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'DELETE' AND TG_NARGS = 1 AND EXISTS (
-        SELECT 1 FROM core_prunerecord p
-        WHERE p.chain = TG_ARGV[0] AND OLD.seq BETWEEN p.first_seq AND p.last_seq
-    ) THEN
-        RETURN OLD;
+    -- Nested: PL/pgSQL does not short-circuit AND, and only log entries have OLD.seq.
+    IF TG_OP = 'DELETE' AND TG_NARGS = 1 THEN
+        IF EXISTS (
+            SELECT 1 FROM core_prunerecord p
+            WHERE p.chain = TG_ARGV[0] AND OLD.seq BETWEEN p.first_seq AND p.last_seq
+        ) THEN
+            RETURN OLD;
+        END IF;
     END IF;
     RAISE EXCEPTION '% on % refused: {REFUSAL}', TG_OP, TG_TABLE_NAME
         USING ERRCODE = 'restrict_violation';
