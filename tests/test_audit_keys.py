@@ -154,3 +154,19 @@ def test_check_deploy_warns_without_https_settings(tmp_path):
     assert result.returncode != 0
     assert "security.W004" in result.stderr  # HSTS
     assert "security.W008" in result.stderr  # SSL redirect
+
+
+@pytest.mark.django_db
+def test_behind_the_proxy_plain_http_is_redirected_but_healthz_is_not(settings):
+    from django.test import Client
+
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_HSTS_SECONDS = 31536000
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    client = Client()
+    plain = client.get("/api/v1/departments")
+    assert plain.status_code == 301
+    assert plain["Location"].startswith("https://")
+    assert client.get("/healthz").status_code in (200, 503)  # answered, not redirected
+    via_proxy = client.get("/healthz", headers={"X-Forwarded-Proto": "https"})
+    assert via_proxy["Strict-Transport-Security"].startswith("max-age=31536000")
