@@ -130,6 +130,10 @@ def main() -> None:
     args = parser.parse_args()
 
     os.environ["DATABASE_URL"] = args.database_url
+    # With DATABASE_URL set gridlink needs explicit keys; these protect only the throw-away
+    # benchmark database (kept across runs, so the keys are fixed).
+    os.environ.setdefault("GRIDLINK_SECRET_KEY", "bench-only-secret-key-" + "b" * 40)
+    os.environ.setdefault("GRIDLINK_AUDIT_KEY", "bench-only-audit-key-" + "c" * 40)
     os.environ["GRIDLINK_DB_POOL_MIN"] = "1"
     os.environ["GRIDLINK_DB_POOL_MAX"] = "2"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gridlink.settings")

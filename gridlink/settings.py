@@ -37,7 +37,9 @@ def _env_list(name: str, default: str) -> list[str]:
 
 # --- Environment (every variable, once) -------------------------------------------------
 DEBUG = _env_bool("GRIDLINK_DEBUG", False)
-SECRET_KEY = _env_str("GRIDLINK_SECRET_KEY", "insecure-dev-key-change-me-" + "x" * 24)
+# Both keys are required with DATABASE_URL; without it they are generated in DATA_DIR/keys/
+# (see "Keys" below and gridlink.core.keys).
+GRIDLINK_SECRET_KEY = _env_str("GRIDLINK_SECRET_KEY", "")
 DATA_DIR = Path(_env_str("GRIDLINK_DATA_DIR", str(BASE_DIR / "var")))
 DATABASE_URL = _env_str("DATABASE_URL", "")
 DB_POOL_MIN = _env_int("GRIDLINK_DB_POOL_MIN", 2)
@@ -45,12 +47,18 @@ DB_POOL_MAX = _env_int("GRIDLINK_DB_POOL_MAX", 10)
 ALLOWED_HOSTS = _env_list("GRIDLINK_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = _env_list("GRIDLINK_CSRF_TRUSTED_ORIGINS", "")
 SECURE_COOKIES = _env_bool("GRIDLINK_SECURE_COOKIES", False)
+# HTTPS behind a TLS-terminating proxy: HSTS, redirect to https, the proxy's scheme header.
+GRIDLINK_HSTS_SECONDS = _env_int("GRIDLINK_HSTS_SECONDS", 0)
+GRIDLINK_HSTS_INCLUDE_SUBDOMAINS = _env_bool("GRIDLINK_HSTS_INCLUDE_SUBDOMAINS", True)
+GRIDLINK_HSTS_PRELOAD = _env_bool("GRIDLINK_HSTS_PRELOAD", False)
+GRIDLINK_SSL_REDIRECT = _env_bool("GRIDLINK_SSL_REDIRECT", False)
+GRIDLINK_PROXY_SSL_HEADER = _env_str("GRIDLINK_PROXY_SSL_HEADER", "")
 LOG_LEVEL = _env_str("GRIDLINK_LOG_LEVEL", "INFO")
 GRIDLINK_LOG_RETENTION_DAYS = max(_env_int("GRIDLINK_LOG_RETENTION_DAYS", 183), 183)
 GRIDLINK_LOCATOR_REFRESH_SECONDS = _env_int("GRIDLINK_LOCATOR_REFRESH_SECONDS", 5)
 GRIDLINK_WORKER_HEARTBEAT_SECONDS = _env_int("GRIDLINK_WORKER_HEARTBEAT_SECONDS", 15)
 GRIDLINK_API_TOKEN_DAYS = _env_int("GRIDLINK_API_TOKEN_DAYS", 365)
-GRIDLINK_AUDIT_KEY = _env_str("GRIDLINK_AUDIT_KEY", "") or SECRET_KEY
+GRIDLINK_AUDIT_KEY = _env_str("GRIDLINK_AUDIT_KEY", "")
 GRIDLINK_TRUSTED_PROXIES = _env_list("GRIDLINK_TRUSTED_PROXIES", "")
 GRIDLINK_LOGIN_MAX_FAILURES = _env_int("GRIDLINK_LOGIN_MAX_FAILURES", 5)
 GRIDLINK_LOGIN_LOCK_SECONDS = _env_int("GRIDLINK_LOGIN_LOCK_SECONDS", 900)
@@ -143,6 +151,15 @@ TEMPLATES = [
 
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
+# --- Keys: explicit in a deployment, generated once for the embedded default -------------
+from gridlink.core.keys import deployment_keys, embedded_key  # noqa: E402  (used right here)
+
+if DATABASE_URL:
+    SECRET_KEY, GRIDLINK_AUDIT_KEY = deployment_keys(GRIDLINK_SECRET_KEY, GRIDLINK_AUDIT_KEY)
+else:
+    SECRET_KEY = GRIDLINK_SECRET_KEY or embedded_key(DATA_DIR / "keys", "secret_key")
+    GRIDLINK_AUDIT_KEY = GRIDLINK_AUDIT_KEY or embedded_key(DATA_DIR / "keys", "audit_key")
+
 # WAL lets the web server read while the worker writes; IMMEDIATE makes write transactions
 # take the lock up front (waiting up to the busy timeout) instead of failing mid-way with
 # "database is locked". Applied to every SQLite database, also one named by DATABASE_URL.
@@ -208,6 +225,17 @@ SESSION_COOKIE_AGE = 8 * 3600
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_HSTS_SECONDS = GRIDLINK_HSTS_SECONDS
+SECURE_HSTS_INCLUDE_SUBDOMAINS = GRIDLINK_HSTS_INCLUDE_SUBDOMAINS
+SECURE_HSTS_PRELOAD = GRIDLINK_HSTS_PRELOAD
+SECURE_SSL_REDIRECT = GRIDLINK_SSL_REDIRECT
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
+if GRIDLINK_PROXY_SSL_HEADER:
+    # Trust the proxy's header only when one is configured (it must strip the client's).
+    SECURE_PROXY_SSL_HEADER = (
+        "HTTP_" + GRIDLINK_PROXY_SSL_HEADER.upper().replace("-", "_"),
+        "https",
+    )
 
 from django.utils.csp import CSP  # noqa: E402  (kept next to the setting it builds)
 

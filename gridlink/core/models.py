@@ -11,8 +11,11 @@ Two logs share one chain mechanism (`gridlink.core.ledger`):
 
 Each row stores `seq` (1, 2, 3 … without gaps), the previous row's hash and its own hash
 over a canonical JSON form of its fields. `ChainHead` holds the last seq and hash of each
-chain so that a deleted tail is detected too. Rows refuse updates and deletes through the
-ORM; tampering below the ORM is found by `gridlink audit verify`.
+chain, authenticated by a MAC under the audit key, so that a deleted tail is detected too;
+`PruneRecord` is the signed record of each retention prune. Rows refuse updates and deletes
+through the ORM, database triggers refuse them below the ORM (migration
+0006_signed_log_heads_and_guards), and `gridlink audit verify` finds what got past both.
+See docs/security.md.
 """
 
 from __future__ import annotations
@@ -115,7 +118,11 @@ class AccessRecord(ChainedEntry):
 
 
 class ChainHead(models.Model):
-    """The last seq and hash of one chain; locked while a row is appended."""
+    """The last seq and hash of one chain; locked while a row is appended.
+
+    `mac` authenticates the other fields (`gridlink.core.ledger.head_mac`), so a head
+    rewound or rebased in the database without the audit key no longer verifies.
+    """
 
     chain = models.CharField(max_length=20, primary_key=True)
     last_seq = models.PositiveBigIntegerField(default=0)
@@ -124,6 +131,7 @@ class ChainHead(models.Model):
     # the seq and hash of the last pruned entry.
     base_seq = models.PositiveBigIntegerField(default=0)
     base_hash = models.CharField(max_length=64, default="0" * 64)
+    mac = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         verbose_name = _("log chain head")
@@ -131,6 +139,44 @@ class ChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.chain}@{self.last_seq}"
+
+
+class PruneRecord(models.Model):
+    """日志清理记录 — what one retention prune removed from one chain: entries
+    `first_seq`–`last_seq` (`count` of them), and `base_hash`, the hash of entry `last_seq`
+    that the rest of the chain now links to. `mac` signs it with the audit key
+    (`gridlink.core.ledger.prune_mac`).
+
+    Insert-only: the database refuses to change or delete these rows, and refuses to delete
+    a log entry that no prune record covers.
+    """
+
+    chain = models.CharField(max_length=20)
+    first_seq = models.PositiveBigIntegerField()
+    last_seq = models.PositiveBigIntegerField()
+    count = models.PositiveBigIntegerField()
+    base_hash = models.CharField(max_length=64)
+    pruned_at = models.DateTimeField()
+    mac = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["chain", "first_seq"]
+        verbose_name = _("log prune record")
+        verbose_name_plural = _("log prune records")
+        constraints = [
+            models.UniqueConstraint(fields=["chain", "first_seq"], name="prunerecord_unique_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.chain} #{self.first_seq}–#{self.last_seq} pruned {self.pruned_at:%Y-%m-%d}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("prune records cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("prune records cannot be deleted")
 
 
 class WorkerHeartbeat(models.Model):

@@ -9,7 +9,7 @@ from django.tasks import task
 from django.utils import timezone
 
 from gridlink.core.audit import audit_record
-from gridlink.core.ledger import CHAINS, chain_prune, chain_verify
+from gridlink.core.ledger import CHAINS, ChainBroken, chain_prune, chain_verify
 
 
 @task()
@@ -31,12 +31,28 @@ def verify_logs() -> dict[str, object]:
 
 
 @task()
-def prune_logs() -> dict[str, int]:
-    """Delete log entries older than GRIDLINK_LOG_RETENTION_DAYS (never less than 183)."""
+def prune_logs() -> dict[str, object]:
+    """Delete log entries older than GRIDLINK_LOG_RETENTION_DAYS (never less than 183),
+    leaving a signed prune record per chain; a chain whose old entries do not verify is
+    not pruned (the refusal is audited as a failure)."""
     days = settings.GRIDLINK_LOG_RETENTION_DAYS
     before = timezone.now() - dt.timedelta(days=days)
-    pruned = {name: chain_prune(model, before=before) for name, model in CHAINS.items()}
-    audit_record(actor=None, action="audit.pruned", data={"pruned": pruned, "days": days})
+    pruned: dict[str, object] = {}
+    refused = False
+    for name, model in CHAINS.items():
+        try:
+            record = chain_prune(model, before=before)
+        except ChainBroken as exc:
+            pruned[name] = {"refused": str(exc)}
+            refused = True
+            continue
+        pruned[name] = record.count if record else 0
+    audit_record(
+        actor=None,
+        action="audit.pruned",
+        data={"pruned": pruned, "days": days},
+        outcome="failure" if refused else "success",
+    )
     return pruned
 
 
