@@ -6,3 +6,6 @@ class CoreConfig(AppConfig):
     name = "gridlink.core"
     label = "core"
     verbose_name = _("Core and logs")
+
+    def ready(self) -> None:
+        from gridlink.core import checks  # noqa: F401  (registers the system checks)
