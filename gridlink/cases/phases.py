@@ -102,9 +102,9 @@ def phases_problem(phases: object, *, handle: tuple[int | None, str] | None = No
             if hours_after_days or (unit == previous["unit"] and amount <= previous["amount"]):
                 return f"phase {n} ({raw['code']}) must end after phase {n - 1}"
         previous = raw
-    if handle is not None and previous is not None:
-        if (previous["amount"], previous["unit"]) != handle:
-            return "the last phase is the handling deadline: it must equal deadlines.handle"
+    last = (previous["amount"], previous["unit"]) if previous is not None else None
+    if handle is not None and last is not None and last != handle:
+        return "the last phase is the handling deadline: it must equal deadlines.handle"
     return None
 
 

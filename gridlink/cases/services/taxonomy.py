@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
     Actor = User | AnonymousUser | None
 
-SHIPPED_TAXONOMY = Path(__file__).resolve().parent.parent / "data" / "taxonomy-2026.1.json"
+SHIPPED_TAXONOMY = Path(__file__).resolve().parent.parent / "data" / "taxonomy-2027.1.json"
 
 
 def may_edit_taxonomy(actor: Actor) -> bool:
