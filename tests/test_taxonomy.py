@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 from io import StringIO
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, transaction
-from django.utils import translation
+from django.utils import timezone, translation
 
 from gridlink.accounts.roles import Role
 from gridlink.cases.models import (
@@ -81,9 +83,9 @@ def test_the_shipped_file_loads_with_enough_classes(published):
     majors = Category.objects.filter(version=published, parent__isnull=True)
     assert majors.filter(kind=Kind.EVENT).count() >= 6
     assert majors.filter(kind=Kind.COMPONENT).count() >= 5
-    assert Category.objects.filter(version=published, parent__isnull=False).count() >= 60
+    assert Category.objects.filter(version=published, parent__isnull=False).count() >= 200
     assert published.is_current and published.is_published
-    assert published.code == "2026.1"
+    assert published.code == "2027.1"
 
 
 def test_every_subclass_is_complete_in_both_languages(published):
@@ -119,7 +121,13 @@ def test_realistic_deadlines_from_local_standards(published):
     garbage = get("暴露垃圾")
     assert (garbage.handle_amount, garbage.handle_unit) == (4, DeadlineUnit.WORKING_HOURS)
     illegal = get("违法建设")
-    assert (illegal.handle_amount, illegal.handle_unit) == (7, DeadlineUnit.WORKING_DAYS)
+    # Three phases (stop work 4 h, penalty 7 d, demolition 20 d); handling ends with the last.
+    assert (illegal.handle_amount, illegal.handle_unit) == (20, DeadlineUnit.WORKING_DAYS)
+    assert [(p["code"], p["amount"], p["unit"]) for p in illegal.phases] == [
+        ("stop_work", 4, "working_hours"),
+        ("penalty", 7, "working_days"),
+        ("demolition", 20, "working_days"),
+    ]
     hotline = get("热线投诉")
     assert (hotline.handle_amount, hotline.handle_unit) == (15, DeadlineUnit.WORKING_DAYS)
     road = get("道路不洁")
@@ -155,13 +163,13 @@ def test_load_and_publish_are_audited(db):
     version = taxonomy_load(actor=None, path=SHIPPED_TAXONOMY, publish=False)
     assert not version.is_published and TaxonomyVersion.objects.filter(is_current=True).count() == 0
     load = AuditEvent.objects.get(action="taxonomy.load")
-    assert load.data["version"] == "2026.1" and load.data["subclasses"] >= 60
+    assert load.data["version"] == "2027.1" and load.data["subclasses"] >= 200
     taxonomy_publish(actor=None, version=version)
-    assert AuditEvent.objects.get(action="taxonomy.publish").data["version"] == "2026.1"
+    assert AuditEvent.objects.get(action="taxonomy.publish").data["version"] == "2027.1"
 
 
 def test_publishing_a_new_version_replaces_the_current_one(published, tmp_path):
-    newer = taxonomy_load(actor=None, path=write(tmp_path, small("2027.1")), publish=True)
+    newer = taxonomy_load(actor=None, path=write(tmp_path, small("2099.2")), publish=True)
     published.refresh_from_db()
     assert newer.is_current and not published.is_current
     assert published.is_published  # cases filed under it keep it
@@ -203,7 +211,18 @@ def _break(doc: dict, how: str) -> str:
         sub["deadlines"]["verify"] = {"amount": 400, "unit": "working_hours"}
     elif how == "missing closing condition":
         del sub["closing_condition_en"]
+    elif how == "phases not increasing":
+        handle = sub["deadlines"]["handle"]
+        sub["phases"] = [phase("a", **handle), phase("b", **handle)]
+    elif how == "hours after days":
+        sub["phases"] = [phase("a", 1, "working_days"), phase("b", 4, "working_hours")]
+    elif how == "last phase is not the handling deadline":
+        sub["phases"] = [phase("a", 4, "working_hours"), phase("b", 29, "working_days")]
     return sub["code"]
+
+
+def phase(code: str, amount: int, unit: str) -> dict:
+    return {"code": code, "name_zh": "阶段", "name_en": "Phase", "amount": amount, "unit": unit}
 
 
 @pytest.mark.parametrize(
@@ -215,6 +234,9 @@ def _break(doc: dict, how: str) -> str:
         ("list without values", "attributes.kind.values"),
         ("too long a deadline", "deadlines.verify.amount"),
         ("missing closing condition", "closing_condition_en"),
+        ("phases not increasing", "phases"),
+        ("hours after days", "phases"),
+        ("last phase is not the handling deadline", "phases"),
     ],
 )
 def test_a_broken_file_names_the_code_and_field_and_writes_nothing(db, tmp_path, how, field):
@@ -321,7 +343,7 @@ def test_only_one_version_can_be_current(published, tmp_path):
 def test_command_loads_publishes_and_shows(db):
     out = StringIO()
     call_command("taxonomy", "load", "--publish", stdout=out)
-    assert "2026.1 loaded (published, current)" in out.getvalue()
+    assert "2027.1 loaded (published, current)" in out.getvalue()
     out = StringIO()
     call_command("taxonomy", "load", "--publish", stdout=out)
     assert "unchanged" in out.getvalue()
@@ -329,7 +351,8 @@ def test_command_loads_publishes_and_shows(db):
     call_command("taxonomy", "show", stdout=out)
     text = out.getvalue()
     assert "E0102 暴露垃圾 / Exposed garbage" in text and "handle 4h" in text
-    assert "E0304 违法建设" in text and "handle 7d" in text
+    assert "E0304 违法建设" in text and "handle 20d" in text
+    assert "(phases: stop_work 4h, penalty 7d, demolition 20d)" in text
 
 
 def test_command_reports_every_problem(db, tmp_path):
@@ -358,13 +381,13 @@ def test_api_needs_a_signed_in_user(client, published):
 def test_api_tree(client, personas, published):
     client.force_login(personas.resident)
     body = client.get("/api/v1/taxonomy").json()
-    assert body["version"]["code"] == "2026.1" and body["version"]["published_at"]
+    assert body["version"]["code"] == "2027.1" and body["version"]["published_at"]
     kinds = [c["kind"] for c in body["classes"]]
     assert kinds == sorted(kinds)  # components first
     e01 = next(c for c in body["classes"] if c["code"] == "E01")
     assert e01["name_zh"] == "市容环境"
     assert "E0102" in [s["code"] for s in e01["subclasses"]]
-    assert sum(len(c["subclasses"]) for c in body["classes"]) >= 60
+    assert sum(len(c["subclasses"]) for c in body["classes"]) >= 200
 
 
 def test_api_tree_is_404_before_anything_is_published(client, personas):
@@ -388,7 +411,7 @@ def test_api_search_in_chinese_and_english(
     assert found and all(c["kind"] == "component" for c in found)
     assert "E0102" not in [c["code"] for c in found]
     everything = client.get("/api/v1/taxonomy/categories").json()
-    assert len(everything) >= 60
+    assert len(everything) >= 200
     assert client.get("/api/v1/taxonomy/categories", {"q": "zzzz-nothing"}).json() == []
     assert client.get("/api/v1/taxonomy/categories", {"kind": "planet"}).status_code == 422
 
@@ -396,7 +419,7 @@ def test_api_search_in_chinese_and_english(
 def test_api_detail_with_attributes(client, personas, published):
     client.force_login(personas.resident)
     body = client.get("/api/v1/taxonomy/categories/C0101").json()
-    assert body["version"] == "2026.1"
+    assert body["version"] == "2027.1"
     assert body["major_code"] == "C01" and body["urgency"] == "urgent"
     assert body["deadlines"]["handle"] == {"amount": 2, "unit": "working_hours"}
     assert body["filing_condition_zh"] and body["closing_condition_en"]
@@ -443,7 +466,7 @@ def staff(username: str, role: str | None = None, area=None) -> object:
 
 @pytest.fixture
 def draft(published, tmp_path) -> TaxonomyVersion:
-    return taxonomy_load(actor=None, path=write(tmp_path, small("2027.1")))
+    return taxonomy_load(actor=None, path=write(tmp_path, small("2099.3")))
 
 
 def test_admin_editing_needs_reference_edit_and_a_draft(client, tree, published, draft):
@@ -498,3 +521,147 @@ def test_superuser_edits_a_draft_through_the_admin(client, tree, draft):
     category = Category.objects.get(version=draft, code="E0101")
     page = client.get(f"/admin/cases/category/{category.pk}/change/")
     assert page.status_code == 200 and b'name="_save"' in page.content
+
+
+# --- The full catalogue (2027.1) --------------------------------------------------------
+
+
+def test_the_full_catalogue_shape():
+    doc = shipped()
+    subs = [(m, s) for m in doc["classes"] for s in m["subclasses"]]
+    assert len(subs) >= 200
+    assert sum(m["kind"] == "component" for m, _ in subs) >= 100
+    assert sum(m["kind"] == "event" for m, _ in subs) >= 100
+    codes = [m["code"] for m in doc["classes"]] + [s["code"] for _, s in subs]
+    assert len(codes) == len(set(codes))
+    # The demo's departments (and a street office): every new sub-class routes to a kind
+    # that exists there. 2026.1 sent four sub-classes to "other", kept as they were.
+    from gridlink.demo.plan.tables import DISTRICT_DEPARTMENTS
+
+    staffed = {spec.kind for spec in DISTRICT_DEPARTMENTS} | {DepartmentKind.STREET_OFFICE}
+    old = json.loads((SHIPPED_TAXONOMY.parent / "taxonomy-2026.1.json").read_text("utf-8"))
+    old_codes = {s["code"] for m in old["classes"] for s in m["subclasses"]}
+    for _major, s in subs:
+        for field in ("name_zh", "name_en", "filing_condition_zh", "filing_condition_en"):
+            assert s[field].strip(), (s["code"], field)
+        assert s["closing_condition_zh"].strip() and s["closing_condition_en"].strip()
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in s["filing_condition_zh"]), s["code"]
+        assert s["name_en"].isascii(), s["code"]
+        for field in ("filing_condition_en", "closing_condition_en"):
+            assert not any("\u4e00" <= ch <= "\u9fff" for ch in s[field]), (s["code"], field)
+        assert s["default_department_kind"] in DepartmentKind.values, s["code"]
+        if s["code"] not in old_codes:
+            assert s["default_department_kind"] in staffed, s["code"]
+        assert set(s["deadlines"]) == {"sign_for", "handle", "verify"}
+    assert any(m["code"] == "E10" and len(m["subclasses"]) >= 20 for m in doc["classes"])
+
+
+def test_every_2026_code_keeps_its_meaning_and_deadlines():
+    """Extended, not renumbered: each 2026.1 code is still there with the same name, kind,
+    attributes and deadlines — except E0304, whose handling became the standard's three
+    phases (its last phase, 20 working days, is the handling deadline)."""
+    old = json.loads((SHIPPED_TAXONOMY.parent / "taxonomy-2026.1.json").read_text("utf-8"))
+    new = {s["code"]: s for m in shipped()["classes"] for s in m["subclasses"]}
+    for major in old["classes"]:
+        for s in major["subclasses"]:
+            now = new[s["code"]]
+            assert (now["name_zh"], now["name_en"]) == (s["name_zh"], s["name_en"])
+            assert now.get("attributes", []) == s.get("attributes", [])
+            if s["code"] == "E0304":
+                assert now["deadlines"]["sign_for"] == s["deadlines"]["sign_for"]
+                continue
+            assert now["deadlines"] == s["deadlines"], s["code"]
+            assert "phases" not in now
+
+
+def test_phases_are_ordered_and_end_with_the_handling_deadline(published):
+    from gridlink.cases.phases import Phase, phase_due_times
+    from gridlink.core.worktime import calendar_load
+
+    phased = list(Category.objects.filter(version=published).exclude(phases=[]))
+    assert {c.code for c in phased} >= {"E0304", "E0701", "E0802", "E0901"}
+    cal = calendar_load()
+    start = dt.datetime(2026, 12, 1, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    for c in phased:
+        due = phase_due_times(
+            start_at=start, phases=[Phase.from_dict(p) for p in c.phases], calendar=cal
+        )
+        times = [d.due_at for d in due]
+        assert times == sorted(times) and len(set(times)) == len(times), c.code
+        last = c.phases[-1]
+        assert (last["amount"], last["unit"]) == (c.handle_amount, c.handle_unit), c.code
+
+
+def test_loading_and_publishing_the_catalogue_is_a_few_queries(db, django_assert_max_num_queries):
+    # One query per row made it 641 queries for 75 sub-classes; bulk writes and row checks
+    # without queries keep it flat in the catalogue's size.
+    with django_assert_max_num_queries(40):
+        version = taxonomy_load(actor=None, path=SHIPPED_TAXONOMY, publish=True)
+    assert version.is_current
+    assert Category.objects.filter(version=version, parent__isnull=False).count() >= 200
+
+
+def test_api_shows_phases_and_conditions(client, personas, published):
+    client.force_login(personas.resident)
+    body = client.get("/api/v1/taxonomy/categories/E0304").json()
+    assert [p["code"] for p in body["phases"]] == ["stop_work", "penalty", "demolition"]
+    assert body["phases"][0] == {
+        "code": "stop_work",
+        "name_zh": "责令停止施工",
+        "name_en": "Order to stop work",
+        "amount": 4,
+        "unit": "working_hours",
+    }
+    assert body["filing_condition_zh"] and body["closing_condition_zh"]
+    listed = client.get("/api/v1/taxonomy/categories", {"q": "E0102"}).json()
+    assert listed and listed[0]["phases"] == []
+
+
+# --- The staff case page: conditions at filing and closing, phases while handling ------
+
+
+def test_the_case_page_shows_conditions_phase_due_times_and_the_closing_condition(tree, personas):
+    from django.test import Client
+
+    from gridlink.cases.models import Case
+    from gridlink.cases.phases import case_phases
+    from tests.cases_support import act, build_world, ok, report, upload
+
+    world = build_world(tree, personas)
+    illegal = Category.objects.get(version__is_current=True, code="E0304")
+    case = ok(report(Client(), category_code="E0304", description="小区内正在加盖违建房屋"), 201)
+    disp = world.client("district_disp")
+    case = ok(disp.get(f"/api/v1/cases/{case['id']}"))
+    case = ok(act(disp, case, "accept"))
+    page = disp.get(f"/cases/{case['id']}/").content.decode()
+    assert 'data-condition="filing"' in page and 'data-condition="closing"' not in page
+    assert illegal.filing_condition_zh in page and illegal.filing_condition_en in page
+    assert 'id="case-phases"' not in page  # not in handling yet
+
+    case = ok(act(disp, case, "file"))
+    um = world.departments["UM"]
+    case = ok(act(disp, case, "dispatch", unit_id=f"department:{um.pk}"))
+    handler = world.client("h_UM")
+    case = ok(handler.get(f"/api/v1/cases/{case['id']}"))
+    case = ok(act(handler, case, "sign_for"))
+    case = ok(act(handler, case, "start_handling"))
+    row = Case.objects.get(pk=case["id"])
+    assert row.stage == "handle"
+    due = case_phases(row, now=row.stage_started_at)
+    assert [d.phase.code for d in due] == ["stop_work", "penalty", "demolition"]
+    assert due[-1].due_at == row.deadline_at  # the handling deadline is the last phase's
+    assert due[0].due_at < due[1].due_at < due[2].due_at
+    page = handler.get(f"/cases/{case['id']}/").content.decode()
+    assert 'id="case-phases"' in page
+    for d in due:
+        assert f'data-phase="{d.phase.code}"' in page
+        assert timezone.localtime(d.due_at).strftime("%Y-%m-%d %H:%M") in page
+
+    case = ok(act(handler, case, "submit_result", evidence=[upload(handler)], result="已拆除"))
+    case = ok(act(disp, case, "send_for_verification", verifier_id=world.personas.grid_worker.pk))
+    gw = world.client("grid_worker")
+    case = ok(gw.get(f"/api/v1/cases/{case['id']}"))
+    case = ok(act(gw, case, "verify_pass"))
+    page = disp.get(f"/cases/{case['id']}/").content.decode()
+    assert 'data-action="close"' in page and 'data-condition="closing"' in page
+    assert illegal.closing_condition_zh in page and illegal.closing_condition_en in page

@@ -452,10 +452,14 @@ def test_seed_keeps_administrator_rows_and_removes_stale_package_rows(db):
 
 
 def test_seed_warns_about_years_the_package_does_not_know(db):
+    # 2027 is not in chinesecalendar 1.11: seeded from `holidays`, provisional, with a
+    # warning (tests/test_calendar_sources.py has the details).
     _out, err = seed("2026-2027")
-    assert "no holiday data for 2027" in err
-    assert not CalendarDay.objects.filter(date__year=2027).exists()
-    assert CalendarDay.objects.filter(date__year=2026).exists()
+    assert "the 2027 calendar is provisional" in err
+    assert set(
+        CalendarDay.objects.filter(date__year=2027).values_list("provisional", flat=True)
+    ) == {True}
+    assert not CalendarDay.objects.filter(date__year=2026, provisional=True).exists()
 
 
 def test_seed_rejects_a_bad_year_range(db):
@@ -599,3 +603,88 @@ def test_a_day_saved_in_the_admin_becomes_an_administrator_row(personas, client)
     listing = client.get("/admin/core/calendarday/?year=2025&kind=makeup_workday")
     assert listing.status_code == 200
     assert b"2025" in listing.content
+
+
+# --- Multi-phase handling deadlines (gridlink.cases.phases) -------------------------------
+
+
+ILLEGAL_CONSTRUCTION = [
+    ("stop_work", 4, "working_hours"),
+    ("penalty", 7, "working_days"),
+    ("demolition", 20, "working_days"),
+]
+
+
+def phases(rows=ILLEGAL_CONSTRUCTION):
+    from gridlink.cases.phases import Phase
+
+    return [Phase(code=c, name_zh=c, name_en=c, amount=a, unit=u) for c, a, u in rows]
+
+
+def test_phase_due_times_count_each_phase_from_the_start(cal):
+    from gridlink.cases.phases import phase_due_times
+
+    # Mon 2025-09-22 09:00. 4 h: 3 h in the morning, 1 h after lunch → 14:30.
+    # 7 d: Tue 23 … Fri 26 (4), make-up Sun 28 (5), Mon 29 (6), Tue 30 (7).
+    # 20 d: Oct 1–8 off; Thu 9 (8), Fri 10 (9), make-up Sat 11 (10), Oct 13–17 (15),
+    # Oct 20–24 (20).
+    due = phase_due_times(start_at=at(2025, 9, 22, 9), phases=phases(), calendar=cal)
+    assert [d.due_at for d in due] == [
+        at(2025, 9, 22, 14, 30),
+        at(2025, 9, 30, 17, 30),
+        at(2025, 10, 24, 17, 30),
+    ]
+    assert [d.phase.code for d in due] == ["stop_work", "penalty", "demolition"]
+    assert not any(d.passed for d in due)
+    late = phase_due_times(
+        start_at=at(2025, 9, 22, 9), phases=phases(), now=at(2025, 10, 1, 9), calendar=cal
+    )
+    assert [d.passed for d in late] == [True, True, False]
+
+
+def test_phases_stop_for_a_suspension_and_only_the_last_takes_an_extension(cal):
+    from gridlink.cases.phases import phase_due_times
+
+    # Suspended Tue Sep 23 08:30 → Wed Sep 24 08:30: one working day (7.5 h), after the
+    # first phase ended, so it moves the later two: Tue Sep 30 17:30 + 7.5 h → Thu Oct 9
+    # 17:30; Fri Oct 24 17:30 + 7.5 h → Mon Oct 27 17:30. Two extension days move only the
+    # last: Tue 28 (1), Wed 29 (2).
+    due = phase_due_times(
+        start_at=at(2025, 9, 22, 9),
+        phases=phases(),
+        suspensions=[(at(2025, 9, 23, 8, 30), at(2025, 9, 24, 8, 30))],
+        extra_days=2,
+        calendar=cal,
+    )
+    assert [d.due_at for d in due] == [
+        at(2025, 9, 22, 14, 30),
+        at(2025, 10, 9, 17, 30),
+        at(2025, 10, 29, 17, 30),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("rows", "handle", "message"),
+    [
+        ([("a", 4, "working_hours")], None, "at least two phases"),
+        ([("a", 2, "working_days"), ("b", 2, "working_days")], None, "must end after"),
+        ([("a", 1, "working_days"), ("b", 4, "working_hours")], None, "must end after"),
+        ([("a", 4, "working_hours"), ("a", 5, "working_days")], None, "appears twice"),
+        ([("a", 4, "working_hours"), ("b", 31, "working_days")], None, "1 to 30"),
+        ([("a", 4, "working_hours"), ("b", 5, "working_days")], (7, "working_days"), "handling"),
+    ],
+)
+def test_bad_phase_lists_are_refused(rows, handle, message):
+    from gridlink.cases.phases import phases_problem
+
+    raw = [
+        {"code": c, "name_zh": "阶段", "name_en": "Phase", "amount": a, "unit": u}
+        for c, a, u in rows
+    ]
+    problem = phases_problem(raw, handle=handle)
+    assert problem is not None and message in problem
+    good = [
+        {"code": c, "name_zh": "阶段", "name_en": "Phase", "amount": a, "unit": u}
+        for c, a, u in ILLEGAL_CONSTRUCTION
+    ]
+    assert phases_problem(good, handle=(20, "working_days")) is None

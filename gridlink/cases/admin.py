@@ -143,10 +143,13 @@ class CategoryAdmin(CapabilityAdmin):
                     ("sign_for_amount", "sign_for_unit"),
                     ("handle_amount", "handle_unit"),
                     ("verify_amount", "verify_unit"),
+                    "phases",
                 )
             },
         ),
     )
+    # Phases come with the file (docs/taxonomy.md, "Phases"); shown, not edited here.
+    readonly_fields = ("phases",)
 
     def may_edit(self, request: HttpRequest, obj: Any) -> bool:
         return self.may_edit_somewhere(request) and (obj is None or _is_draft(obj.version))

@@ -48,6 +48,7 @@ def _subclass_out(c: Category, *, has_attributes: bool) -> dict[str, Any]:
             stage: {"amount": getattr(c, f"{stage}_amount"), "unit": getattr(c, f"{stage}_unit")}
             for stage in STAGES
         },
+        "phases": c.phases,
         "has_attributes": has_attributes,
     }
 

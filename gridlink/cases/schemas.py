@@ -20,6 +20,16 @@ class DeadlinesOut(Schema):
     verify: DeadlineOut
 
 
+class PhaseOut(Schema):
+    """One phase of a multi-phase handling deadline, counted from the start of handling."""
+
+    code: str
+    name_zh: str
+    name_en: str
+    amount: int
+    unit: str
+
+
 class SubclassOut(Schema):
     code: str
     kind: str
@@ -34,6 +44,8 @@ class SubclassOut(Schema):
     default_department_kind: str
     urgency: str
     deadlines: DeadlinesOut
+    # Empty unless handling has phases; the last phase is the handling deadline.
+    phases: list[PhaseOut]
     has_attributes: bool
 
 

@@ -24,6 +24,7 @@ from gridlink.cases.models import (
     Urgency,
     values_problem,
 )
+from gridlink.cases.phases import phases_problem
 from gridlink.core.errors import DomainError
 from gridlink.geo.models import DepartmentKind
 
@@ -80,6 +81,14 @@ class DeadlinesIn(_Strict):
     verify: DeadlineIn
 
 
+class PhaseIn(_Strict):
+    code: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+    name_zh: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    name_en: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=150)]
+    amount: int = Field(ge=1, strict=True)
+    unit: DeadlineUnit
+
+
 class SubclassIn(_Strict):
     code: str
     name_zh: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -94,7 +103,16 @@ class SubclassIn(_Strict):
     default_department_kind: DepartmentKind
     urgency: Urgency
     deadlines: DeadlinesIn
+    phases: list[PhaseIn] = []
     attributes: list[AttributeIn] = []
+
+    @model_validator(mode="after")
+    def _phases_end_with_the_handling_deadline(self) -> Self:
+        handle = (self.deadlines.handle.amount, self.deadlines.handle.unit.value)
+        problem = phases_problem([p.model_dump(mode="json") for p in self.phases], handle=handle)
+        if problem:
+            raise ValueError(f"phases: {problem}")
+        return self
 
 
 class MajorIn(_Strict):
@@ -119,9 +137,13 @@ class TaxonomyFile(_Strict):
     classes: list[MajorIn] = Field(min_length=1)
 
     def sha256(self) -> str:
-        canonical = json.dumps(
-            self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, separators=(",", ":")
-        )
+        dumped = self.model_dump(mode="json")
+        # A file without phases hashes as it did before phases existed (format 1 files).
+        for major in dumped["classes"]:
+            for sub in major["subclasses"]:
+                if not sub["phases"]:
+                    del sub["phases"]
+        canonical = json.dumps(dumped, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 

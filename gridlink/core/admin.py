@@ -7,7 +7,8 @@ whose data, and why.
 The working calendar (calendar days, working hours) may be looked at by staff with the view
 permission; adding, changing and deleting also need the reference.edit capability (or
 superuser status). A day saved here becomes an administrator row (`source=admin`), which
-`gridlink calendar seed` never overwrites.
+`gridlink calendar seed` never overwrites. Provisional days (seeded from the `holidays`
+package) are announced on the list until confirmed (the *Confirm* action).
 
 This is the one module of `core` that reads `gridlink.accounts` (for the capability): an
 admin module is loaded last, by the admin's autodiscovery, and nothing imports it.
@@ -18,7 +19,8 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.db.models.functions import ExtractYear
 from django.http import HttpRequest
@@ -27,6 +29,7 @@ from django.utils.translation import gettext_lazy as _
 from gridlink.accounts.admin import CapabilityAdmin
 from gridlink.accounts.permissions import has_capability
 from gridlink.accounts.roles import Cap
+from gridlink.core.audit import audit_record
 from gridlink.core.models import (
     AccessRecord,
     AuditEvent,
@@ -120,11 +123,39 @@ class YearFilter(admin.SimpleListFilter):
 @admin.register(CalendarDay)
 class CalendarDayAdmin(CapabilityAdmin):
     edit_capability = Cap.REFERENCE_EDIT
-    list_display = ["date", "weekday", "kind", "name_zh", "name_en", "source"]
-    list_filter = [YearFilter, "kind", "source"]
+    list_display = ["date", "weekday", "kind", "name_zh", "name_en", "source", "provisional"]
+    list_filter = [YearFilter, "kind", "source", "provisional"]
     search_fields = ["name_zh", "name_en"]
-    fields = ["date", "kind", "name_zh", "name_en", "source", "updated_at"]
-    readonly_fields = ["source", "updated_at"]
+    fields = ["date", "kind", "name_zh", "name_en", "source", "provisional", "updated_at"]
+    readonly_fields = ["source", "provisional", "updated_at"]
+    actions = ["confirm_days"]
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        for year in CalendarDay.provisional_years():
+            messages.warning(
+                request,
+                _(
+                    "The %(year)s calendar is provisional (projected by the holidays package, "
+                    "not the State Council's notice). Check it, add the notice's make-up "
+                    "working days, then confirm it: select its days and run “Confirm”, or "
+                    "`gridlink calendar confirm %(year)s`."
+                )
+                % {"year": year},
+            )
+        return super().changelist_view(request, extra_context)
+
+    @admin.action(description=_("Confirm the selected provisional days"))
+    def confirm_days(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        count = queryset.filter(provisional=True).update(provisional=False)
+        if count:
+            audit_record(
+                actor=request.user,
+                action="calendar.confirmed",
+                data={"days": count, "via": "admin"},
+            )
+        messages.success(request, _("%(n)d days confirmed.") % {"n": count})
 
     @admin.display(description=_("weekday"))
     def weekday(self, obj: CalendarDay) -> str:
@@ -134,6 +165,7 @@ class CalendarDayAdmin(CapabilityAdmin):
         self, request: HttpRequest, obj: Any, form: forms.ModelForm[Any], change: bool
     ) -> None:
         obj.source = CalendarDay.Source.ADMIN  # the seed never overwrites what an admin saved
+        obj.provisional = False
         super().save_model(request, obj, form, change)
 
 

@@ -26,3 +26,4 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_chain_heads_create, sender=self)
+        from gridlink.core import checks  # noqa: F401  (registers the system checks)

@@ -217,9 +217,12 @@ class CalendarDay(models.Model):
     holiday (法定节假日) or a make-up working day (调休上班日).
 
     Seeded from the `chinesecalendar` package for the years it knows
-    (`gridlink calendar seed`); administrators add the next year's days in the admin or by
-    CSV (`gridlink calendar import`). Rows an administrator entered or changed carry
-    `source=admin` and are never overwritten by the seed. See docs/working-calendar.md.
+    (`gridlink calendar seed`), and for later years from the `holidays` package's China
+    calendar as *provisional* days (`provisional=True`) until an administrator confirms the
+    year against the State Council's notice (`gridlink calendar confirm YEAR`).
+    Administrators add or correct days in the admin or by CSV (`gridlink calendar import`).
+    Rows an administrator entered or changed carry `source=admin` and are never overwritten
+    by the seed. See docs/working-calendar.md.
     """
 
     class Kind(models.TextChoices):
@@ -228,6 +231,7 @@ class CalendarDay(models.Model):
 
     class Source(models.TextChoices):
         PACKAGE = "package", _("chinesecalendar package")
+        HOLIDAYS = "holidays", _("holidays package")
         ADMIN = "admin", _("administrator")
 
     date = models.DateField(_("date"), unique=True)
@@ -237,6 +241,9 @@ class CalendarDay(models.Model):
     source = models.CharField(
         _("source"), max_length=10, choices=Source.choices, default=Source.ADMIN
     )
+    # Seeded from a source that projects the year rather than copying the notice (the
+    # `holidays` package); deadlines use it, administrators are warned until confirmed.
+    provisional = models.BooleanField(_("provisional"), default=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
@@ -249,7 +256,7 @@ class CalendarDay(models.Model):
                 name="calendarday_kind_valid",
             ),
             models.CheckConstraint(
-                condition=models.Q(source__in=["package", "admin"]),
+                condition=models.Q(source__in=["package", "holidays", "admin"]),
                 name="calendarday_source_valid",
             ),
         ]
@@ -260,6 +267,12 @@ class CalendarDay(models.Model):
     @property
     def is_working_day(self) -> bool:
         return self.kind == self.Kind.MAKEUP_WORKDAY
+
+    @classmethod
+    def provisional_years(cls) -> list[int]:
+        """The years with provisional days (seeded from `holidays`, not yet confirmed)."""
+        days = cls.objects.filter(provisional=True).values_list("date", flat=True)
+        return sorted({day.year for day in days})
 
 
 class WorkingHours(models.Model):

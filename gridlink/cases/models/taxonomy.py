@@ -228,6 +228,9 @@ class Category(models.Model):
         _("verification deadline"), null=True, blank=True
     )
     verify_unit = _deadline_unit_field(_("verification deadline unit"))
+    # Multi-phase handling (分阶段处置): [{"code", "name_zh", "name_en", "amount", "unit"}, …],
+    # ordered, each ending later; the last equals the handling deadline (gridlink.cases.phases).
+    phases = models.JSONField(_("handling phases"), default=list, blank=True)
     order = models.PositiveSmallIntegerField(_("order"), default=0)
 
     objects = CategoryQuerySet.as_manager()
@@ -299,6 +302,13 @@ class Category(models.Model):
             # Moving a category out of a published version is a change to that version too.
             stored = Category.objects.filter(pk=self.pk).select_related("version").first()
             _refuse_if_published(stored.version if stored else None)
+        self.clean_content()
+
+    def clean_content(self) -> None:
+        """The checks that need no database: code shape, parent, handling fields, deadlines,
+        phases (the loader runs these on unsaved rows of a draft it holds locked)."""
+        from gridlink.cases.phases import phases_problem  # phases imports this module
+
         errors: dict[str, str] = {}
         prefix = KIND_PREFIX.get(Kind(self.kind)) if self.kind in Kind.values else None
         if prefix and not self.code.startswith(prefix):
@@ -337,6 +347,12 @@ class Category(models.Model):
                     errors[name] = str(_("A sub-class needs this field."))
             for stage in STAGES:
                 errors.update(self._deadline_errors(stage))
+            if "handle_amount" not in errors and "handle_unit" not in errors:
+                problem = phases_problem(self.phases, handle=(self.handle_amount, self.handle_unit))
+                if problem:
+                    errors["phases"] = problem
+        if self.parent is None and self.phases:
+            errors["phases"] = str(_("Only sub-classes have handling phases."))
         if errors:
             raise ValidationError(errors)
 

@@ -79,6 +79,12 @@ class Command(BaseCommand):
                     )
                     if d is not None
                 )
+                if s.phases:
+                    steps = ", ".join(
+                        f"{p['code']} {p['amount']}{'h' if p['unit'] == 'working_hours' else 'd'}"
+                        for p in s.phases
+                    )
+                    deadlines += f" (phases: {steps})"
                 self.stdout.write(
                     f"    {s.code} {s.name_zh} / {s.name_en} — {s.urgency}, "
                     f"{s.default_level}, {s.default_department_kind}; {deadlines}"

@@ -1,11 +1,17 @@
-"""gridlink calendar seed [--years 2024-2026] · calendar show YEAR · calendar import FILE
+"""gridlink calendar seed [--years 2024-2027] · show YEAR · confirm YEAR · import FILE
 
-- `seed` writes the holidays and make-up working days the `chinesecalendar` package knows.
-  Idempotent: a second run changes nothing. Rows an administrator entered or edited
-  (`source=admin`) are never touched; package rows the package no longer lists (a corrected
-  date) are removed. Warns about requested years the package does not know, and about this
-  year and next when the database has no days for them.
-- `show YEAR` lists a year's calendar days and the working hours in force.
+- `seed` writes the holidays and make-up working days the `chinesecalendar` package knows,
+  and for years it does not know, the days of the `holidays` package's China calendar as
+  *provisional* days (statutory holidays and their 补假 days by rule; make-up working days
+  only once that package has the year's notice). Idempotent: a second run changes nothing.
+  Rows an administrator entered or edited (`source=admin`) and provisional years an
+  administrator confirmed are never touched; package rows the package no longer lists (a
+  corrected date) are removed. Without `--years` it seeds every year chinesecalendar knows
+  plus this year and next. Warns about provisional years, and about this year and next when
+  the database has no days for them.
+- `show YEAR` lists a year's calendar days (provisional ones marked) and the working hours.
+- `confirm YEAR` marks a year's provisional days confirmed (after checking them against the
+  State Council's notice and adding its make-up working days).
 - `import FILE` reads a UTF-8 CSV with the header `date,kind,name_zh,name_en` (kind:
   holiday or makeup_workday) and writes its rows as administrator rows. Every row is checked
   first; if any is wrong, each problem is printed with its line number and nothing is written.
@@ -19,15 +25,18 @@ import csv
 import datetime as dt
 import re
 from argparse import ArgumentParser
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import chinese_calendar
+import holidays
 from chinese_calendar.constants import Holiday
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
+from holidays.countries.china import China, ChinaStaticHolidays
 
 from gridlink.core.audit import audit_record
 from gridlink.core.models import CalendarDay
@@ -35,6 +44,8 @@ from gridlink.core.worktime import calendar_gap, calendar_load
 
 Wanted = dict[dt.date, tuple[str, str, str]]  # date → (kind, name_zh, name_en)
 HEADER = ["date", "kind", "name_zh", "name_en"]
+NAME_MAX = 50
+HOLIDAYS_VERSION = getattr(holidays, "__version__", "?")
 
 
 @dataclass
@@ -44,7 +55,8 @@ class SeedResult:
     removed: list[dt.date] = field(default_factory=list)
     unchanged: int = 0
     kept_admin: list[dt.date] = field(default_factory=list)
-    unknown_years: list[int] = field(default_factory=list)
+    # Years chinesecalendar does not know, seeded from `holidays` (provisional).
+    fallback_years: list[int] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -54,6 +66,11 @@ class SeedResult:
 def package_years() -> list[int]:
     """The years for which `chinesecalendar` has holiday data."""
     return sorted({day.year for day in chinese_calendar.holidays})
+
+
+def default_years(*, today: dt.date) -> list[int]:
+    """What `seed` without --years covers: chinesecalendar's years, this year and next."""
+    return sorted({*package_years(), today.year, today.year + 1})
 
 
 def package_days(years: set[int]) -> Wanted:
@@ -69,19 +86,69 @@ def package_days(years: set[int]) -> Wanted:
     return wanted
 
 
+def holidays_days(years: set[int]) -> Wanted:
+    """The `holidays` package's China calendar in `years`: its public holidays (with the
+    补假 days its rules add) and the make-up working days of the notices it has."""
+    wanted: Wanted = {}
+    for year in sorted(years):
+        names_zh = China(years=year, language="zh_CN")  # type: ignore[no-untyped-call]
+        names_en = China(years=year, language="en_US")  # type: ignore[no-untyped-call]
+        for day in sorted(names_zh):
+            wanted[day] = (
+                CalendarDay.Kind.HOLIDAY,
+                _short(names_zh.get(day, "")),
+                _short(names_en.get(day, "")),
+            )
+        # A notice's swaps: (month, day, from_month, from_day) — the day off is worked on
+        # the `from` day, a weekend day that becomes a make-up working day.
+        for swap in ChinaStaticHolidays.special_public_holidays.get(year, ()):
+            if len(swap) == 4 and all(isinstance(part, int) for part in swap):
+                worked = dt.date(year, swap[2], swap[3])
+                if worked.weekday() >= 5:
+                    wanted[worked] = (
+                        CalendarDay.Kind.MAKEUP_WORKDAY,
+                        "调休上班",
+                        "Make-up workday",
+                    )
+    return wanted
+
+
+def _short(name: str) -> str:
+    """One holiday's name as a calendar row holds it (several are joined with '; ')."""
+    return name.split("; ")[0][:NAME_MAX]
+
+
 @transaction.atomic
 def calendar_seed(*, years: list[int]) -> SeedResult:
-    """Bring the package rows of `years` in line with the package (see the module doc)."""
+    """Bring the seeded rows of `years` in line with their source (see the module doc)."""
     known = set(package_years())
-    result = SeedResult(unknown_years=sorted(set(years) - known))
-    seeded = set(years) & known
-    wanted = package_days(seeded)
+    fallback = set(years) - known
+    result = SeedResult(fallback_years=sorted(fallback))
+    wanted: dict[dt.date, tuple[str, str, str, str, bool]] = {
+        day: (*values, CalendarDay.Source.PACKAGE, False)
+        for day, values in package_days(set(years) & known).items()
+    }
+    wanted.update(
+        (day, (*values, CalendarDay.Source.HOLIDAYS, True))
+        for day, values in holidays_days(fallback).items()
+    )
     existing = {
         row.date: row
-        for row in CalendarDay.objects.select_for_update().filter(date__year__in=seeded)
+        for row in CalendarDay.objects.select_for_update().filter(date__year__in=years)
     }
+
+    def protected(row: CalendarDay) -> bool:
+        """An administrator's row, or a provisional year's day an administrator confirmed."""
+        if row.source == CalendarDay.Source.ADMIN:
+            return True
+        return (
+            row.source == CalendarDay.Source.HOLIDAYS
+            and not row.provisional
+            and row.date.year in fallback
+        )
+
     now = timezone.now()
-    for day, (kind, name_zh, name_en) in sorted(wanted.items()):
+    for day, (kind, name_zh, name_en, source, provisional) in sorted(wanted.items()):
         row = existing.get(day)
         if row is None:
             CalendarDay.objects.create(
@@ -89,25 +156,29 @@ def calendar_seed(*, years: list[int]) -> SeedResult:
                 kind=kind,
                 name_zh=name_zh,
                 name_en=name_en,
-                source=CalendarDay.Source.PACKAGE,
+                source=source,
+                provisional=provisional,
             )
             result.created.append(day)
-        elif row.source == CalendarDay.Source.ADMIN:
+        elif protected(row):
             if (row.kind, row.name_zh, row.name_en) != (kind, name_zh, name_en):
                 result.kept_admin.append(day)
             else:
                 result.unchanged += 1
-        elif (row.kind, row.name_zh, row.name_en) != (kind, name_zh, name_en):
+        elif (row.kind, row.name_zh, row.name_en, row.source, row.provisional) != (
+            kind,
+            name_zh,
+            name_en,
+            source,
+            provisional,
+        ):
             row.kind, row.name_zh, row.name_en, row.updated_at = kind, name_zh, name_en, now
+            row.source, row.provisional = source, provisional
             row.save()
             result.updated.append(day)
         else:
             result.unchanged += 1
-    stale = [
-        row.date
-        for day, row in existing.items()
-        if day not in wanted and row.source == CalendarDay.Source.PACKAGE
-    ]
+    stale = [row.date for day, row in existing.items() if day not in wanted and not protected(row)]
     CalendarDay.objects.filter(date__in=stale).delete()
     result.removed = sorted(stale)
     if result.changed:
@@ -115,13 +186,24 @@ def calendar_seed(*, years: list[int]) -> SeedResult:
             actor=None,
             action="calendar.seeded",
             data={
-                "years": sorted(seeded),
+                "years": sorted(years),
+                "provisional_years": result.fallback_years,
                 "created": len(result.created),
                 "updated": len(result.updated),
                 "removed": len(result.removed),
             },
         )
     return result
+
+
+@transaction.atomic
+def calendar_confirm(*, year: int) -> int:
+    """Mark `year`'s provisional days confirmed; return how many were provisional."""
+    rows = CalendarDay.objects.select_for_update().filter(date__year=year, provisional=True)
+    count = rows.update(provisional=False, updated_at=timezone.now())
+    if count:
+        audit_record(actor=None, action="calendar.confirmed", data={"year": year, "days": count})
+    return count
 
 
 def read_import(path: Path) -> tuple[Wanted, list[str]]:
@@ -187,8 +269,9 @@ def calendar_import(*, days: Wanted) -> tuple[int, int, int]:
                 date=day, kind=kind, name_zh=name_zh, name_en=name_en, source=values[3]
             )
             created += 1
-        elif (row.kind, row.name_zh, row.name_en, row.source) != values:
+        elif (row.kind, row.name_zh, row.name_en, row.source) != values or row.provisional:
             row.kind, row.name_zh, row.name_en, row.source = values
+            row.provisional = False  # an administrator's row is confirmed
             row.save()
             updated += 1
         else:
@@ -214,23 +297,44 @@ def parse_years(text: str) -> list[int]:
     return list(range(first, last + 1))
 
 
+def provisional_warning(year: int) -> str:
+    return (
+        f"warning: the {year} calendar is provisional (projected by the holidays package, "
+        f"not the State Council's notice): check it, add the notice's make-up working days "
+        f"(admin or `gridlink calendar import`), then run `gridlink calendar confirm {year}`"
+    )
+
+
+def warn_provisional(write: Callable[[str], object]) -> list[int]:
+    """Write one warning per provisional year; return the years."""
+    years = CalendarDay.provisional_years()
+    for year in years:
+        write(provisional_warning(year))
+    return years
+
+
 def _dates(days: list[dt.date]) -> str:
     shown = ", ".join(f"{d:%Y-%m-%d}" for d in days[:8])
     return shown + (f" … (+{len(days) - 8})" if len(days) > 8 else "")
 
 
 class Command(BaseCommand):
-    help = "Seed, show or import the working calendar (holidays and make-up working days)."
+    help = "Seed, show, confirm or import the working calendar (holidays and make-up days)."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
-        seed = sub.add_parser("seed", help="write the days the chinesecalendar package knows")
+        seed = sub.add_parser(
+            "seed", help="write the days chinesecalendar knows (holidays, provisional, after)"
+        )
         seed.add_argument(
             "--years",
-            help="a year or a range like 2024-2026 (default: every year the package knows)",
+            help="a year or a range like 2024-2027 (default: every year chinesecalendar "
+            "knows, this year and next)",
         )
         show = sub.add_parser("show", help="list one year's calendar days")
         show.add_argument("year", type=int)
+        confirm = sub.add_parser("confirm", help="mark one year's provisional days confirmed")
+        confirm.add_argument("year", type=int)
         load = sub.add_parser("import", help="read days from a CSV (date,kind,name_zh,name_en)")
         load.add_argument("file")
 
@@ -239,15 +343,19 @@ class Command(BaseCommand):
             self._seed(options["years"])
         elif options["action"] == "show":
             self._show(options["year"])
+        elif options["action"] == "confirm":
+            self._confirm(options["year"])
         else:
             self._import(Path(options["file"]))
 
     def _seed(self, years_text: str | None) -> None:
-        years = parse_years(years_text) if years_text else package_years()
+        today = timezone.localdate()
+        years = parse_years(years_text) if years_text else default_years(today=today)
         result = calendar_seed(years=years)
         self.stdout.write(
             f"calendar seed {years[0]}–{years[-1]} (chinesecalendar "
-            f"{getattr(chinese_calendar, '__version__', '?')}): "
+            f"{getattr(chinese_calendar, '__version__', '?')}, holidays "
+            f"{HOLIDAYS_VERSION}): "
             f"{len(result.created)} created, {len(result.updated)} updated, "
             f"{len(result.removed)} removed, {result.unchanged} unchanged, "
             f"{len(result.kept_admin)} administrator rows kept"
@@ -256,19 +364,19 @@ class Command(BaseCommand):
             ("created", result.created),
             ("updated", result.updated),
             ("removed", result.removed),
-            ("kept (edited by an administrator)", result.kept_admin),
+            ("kept (edited or confirmed by an administrator)", result.kept_admin),
         ):
             if days:
                 self.stdout.write(f"  {label}: {_dates(days)}")
-        for year in result.unknown_years:
-            self.stderr.write(
-                f"warning: chinesecalendar has no holiday data for {year}; add its days in "
-                f"the admin or with `gridlink calendar import FILE`"
+        for year in result.fallback_years:
+            self.stdout.write(
+                f"  {year}: chinesecalendar has no data; seeded from holidays "
+                f"{HOLIDAYS_VERSION} as provisional days"
             )
+        warn_provisional(self.stderr.write)
         calendar = calendar_load()
-        this_year = timezone.localdate().year
-        for year in (this_year, this_year + 1):
-            if year not in result.unknown_years and calendar_gap(year=year, calendar=calendar):
+        for year in (today.year, today.year + 1):
+            if calendar_gap(year=year, calendar=calendar):
                 self.stderr.write(
                     f"warning: the calendar has no days for {year}: deadlines in {year} "
                     f"follow the default week (Mon–Fri) until its holidays are added"
@@ -278,9 +386,10 @@ class Command(BaseCommand):
         calendar = calendar_load()
         rows = CalendarDay.objects.filter(date__year=year)
         for row in rows:
+            mark = ", PROVISIONAL" if row.provisional else ""
             self.stdout.write(
                 f"{row.date:%Y-%m-%d} {row.date:%a}  {row.kind:<15}{row.name_zh} "
-                f"({row.name_en or '-'})  [{row.source}]"
+                f"({row.name_en or '-'})  [{row.source}{mark}]"
             )
         first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
         working = sum(
@@ -290,14 +399,26 @@ class Command(BaseCommand):
         sessions = ", ".join(
             f"{s:%H:%M}–{e:%H:%M}" for s, e in calendar.sessions_on(dt.date(year, 1, 1))
         )
+        provisional = sum(row.provisional for row in rows)
         self.stdout.write(
-            f"{year}: {len(rows)} calendar days, {working} working days; "
-            f"working hours on {year}-01-01: {sessions}"
+            f"{year}: {len(rows)} calendar days ({provisional} provisional), {working} "
+            f"working days; working hours on {year}-01-01: {sessions}"
         )
+        if provisional:
+            self.stderr.write(provisional_warning(year))
         if calendar_gap(year=year, calendar=calendar):
             self.stderr.write(
                 f"warning: no holiday data for {year}: its days follow the default week"
             )
+
+    def _confirm(self, year: int) -> None:
+        if not CalendarDay.objects.filter(date__year=year).exists():
+            raise CommandError(f"year: the calendar has no days for {year}; nothing to confirm")
+        count = calendar_confirm(year=year)
+        if count:
+            self.stdout.write(f"calendar confirm {year}: {count} provisional days confirmed")
+        else:
+            self.stdout.write(f"calendar confirm {year}: no provisional days (nothing changed)")
 
     def _import(self, path: Path) -> None:
         if not path.is_file():

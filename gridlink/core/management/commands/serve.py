@@ -11,6 +11,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from gridlink.core.management.commands.calendar import warn_provisional
+
 ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
 
 
@@ -51,6 +53,7 @@ class Command(BaseCommand):
             )
         )
         self.stdout.write(f"gridlink is serving on http://{bind}/  (Ctrl+C stops)")
+        warn_provisional(self.stderr.write)  # a provisional calendar year, until confirmed
 
         def stop(signum: int, frame: object) -> None:
             for p in procs:
