@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup lint typecheck pytest bench bench-assessment browser-deps lock clean
+.PHONY: run test setup lint bandit typecheck pytest sbom bench bench-assessment browser-deps lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 12), "gridlink needs Python 3.12+ (found %s)" % sys.version.split()[0]'
@@ -39,6 +39,23 @@ run: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BANDIT)
+
+# Security lint of the shipped code at medium severity and above ([tool.bandit] in
+# pyproject.toml says what is not scanned and why).
+BANDIT = $(BIN)/bandit -c pyproject.toml -r . --severity-level medium --quiet
+bandit: setup
+	$(BANDIT)
+
+# A CycloneDX SBOM of the installed environment (what `make setup` installed).
+sbom: setup
+	@mkdir -p var
+	$(BIN)/cyclonedx-py environment --pyproject pyproject.toml --of JSON --validate \
+		-o var/sbom.json $(BIN)/python
+	@$(BIN)/python -c 'import json, sys; bom = json.load(open("var/sbom.json")); \
+		names = {c["name"].lower() for c in bom.get("components", [])}; \
+		"django" in names or sys.exit("var/sbom.json does not list Django"); \
+		print(f"var/sbom.json: {len(names)} components, Django among them")'
 
 typecheck: setup
 	$(BIN)/mypy gridlink

@@ -17,8 +17,8 @@ from django.test import Client
 from PIL import Image
 
 from gridlink.accounts.roles import Role
-from gridlink.cases.services import SHIPPED_TAXONOMY, taxonomy_load
 from tests.factories import DepartmentFactory, RoleAssignmentFactory, UserFactory
+from tests.reference_data import ensure_reference_data
 
 # A point inside grid A1-1 (370211001001001: lon 120.0–120.1, lat 35.8–35.9).
 A11 = {"lat": 35.85, "lon": 120.05}
@@ -44,7 +44,9 @@ class CaseWorld:
 
 
 def build_world(tree: Any, personas: Any) -> CaseWorld:
-    taxonomy_load(actor=None, path=SHIPPED_TAXONOMY, publish=True)
+    # The shipped taxonomy (published) and the calendar are loaded once per test database
+    # (tests/reference_data.py); this only reloads them after a transactional test's flush.
+    ensure_reference_data()
     world = CaseWorld(tree=tree, personas=personas)
     for code, kind, name in (
         ("CC", "command_centre", "区指挥中心"),

@@ -11,6 +11,7 @@ The tree (lon 120.0–120.4, lat 35.8–36.0):
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
@@ -26,12 +27,51 @@ from tests.factories import (
     UserFactory,
     square,
 )
+from tests.reference_data import ensure_reference_data, is_transactional
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """pytest-django's test databases, plus the reference data every test may rely on.
+
+    The shipped taxonomy (published) and the 2026 working calendar are loaded once per test
+    database here, committed, so each test's rolled-back transaction starts from them.
+    """
+    with django_db_blocker.unblock():
+        ensure_reference_data()
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _reference_data_after_flush(request) -> None:
+    """Transactional tests (live servers, real processes) flush every table when they end;
+    the next one loads the reference data again (a no-op when it is still there)."""
+    if is_transactional(request):
+        request.getfixturevalue("transactional_db")
+        ensure_reference_data()
 
 
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Real hashers cost ~0.3 s a password by design; tests only need them to round-trip."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def no_reference_taxonomy(db) -> None:
+    """For tests of taxonomy loading itself: the test starts with no taxonomy at all (the
+    deletion is rolled back with the test)."""
+    from gridlink.cases.models import TaxonomyVersion
+
+    TaxonomyVersion.objects.all().delete()
+
+
+@pytest.fixture
+def no_reference_calendar(db) -> None:
+    """For tests of the calendar itself: the test starts with no calendar days."""
+    from gridlink.core.models import CalendarDay
+
+    CalendarDay.objects.all().delete()
 
 
 @dataclass

@@ -139,7 +139,7 @@ def _fingerprint() -> tuple[object, ...]:
     with connection.cursor() as cursor:
         cursor.execute(
             # Table names come from the models, not from input.
-            f"SELECT (SELECT COUNT(*) FROM {days}), (SELECT MAX(updated_at) FROM {days}), "  # noqa: S608
+            f"SELECT (SELECT COUNT(*) FROM {days}), (SELECT MAX(updated_at) FROM {days}), "  # noqa: S608  # nosec B608
             f"(SELECT COUNT(*) FROM {hours}), (SELECT MAX(updated_at) FROM {hours})"
         )
         row = cursor.fetchone()
