@@ -13,7 +13,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, RequestFactory
 
 from gridlink.cases.models import Case
-from gridlink.error_views import exception_response, server_error
 from gridlink.open311.services import client_application_create
 from tests.cases_support import A11, CATEGORY, build_world, png_bytes, report
 from tests.open311_support import BASE, EN, post_request, request_body, xml_errors
@@ -399,6 +398,8 @@ def test_open311_oversized_and_malformed_bodies_are_error_documents(api_key, fmt
 
 
 def test_unexpected_exceptions_are_500s_without_a_traceback(caplog):
+    from gridlink.error_views import exception_response, server_error
+
     factory = RequestFactory()
     secret = "do-not-show-this-internal-detail"
     api = exception_response(factory.get("/api/v1/cases"), RuntimeError(secret))
