@@ -189,9 +189,7 @@ def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     code = GENERIC.get(exc.status_code, (f"http_{exc.status_code}", ""))[0]
-    return api.create_response(
-        request, api_error_body(str(exc), code=code), status=exc.status_code
-    )
+    return api.create_response(request, api_error_body(str(exc), code=code), status=exc.status_code)
 
 
 @api.exception_handler(Http404)

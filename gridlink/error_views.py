@@ -54,7 +54,7 @@ GENERIC: dict[int, tuple[str, str]] = {
 
 
 def error_kind(path: str) -> str:
-    """"api", "open311" or "html": which format an error at `path` is written in."""
+    """ "api", "open311" or "html": which format an error at `path` is written in."""
     if path.startswith(API_PREFIX):
         return "api"
     if path.startswith(OPEN311_PREFIX):
@@ -145,7 +145,7 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if error_kind(request.path) == "html":
-        return defaults.page_not_found(request, exception)  # type: ignore[arg-type]  # as above
+        return defaults.page_not_found(request, exception)
     return error_response(request, 404, GENERIC[404][1], code=GENERIC[404][0])
 
 

@@ -102,8 +102,15 @@ def test_api_refuses_a_401_digit_number(world):
         ("E0101", {"area_m2": 1e300}, "area_m2"),
         ("E0110", {"noise_period": [["night"]]}, "noise_period"),
     ],
-    ids=["list-for-single", "object-for-single", "feb-30", "past-9999", "before-0001", "1e300",
-         "nested-list"],  # fmt: skip
+    ids=[
+        "list-for-single",
+        "object-for-single",
+        "feb-30",
+        "past-9999",
+        "before-0001",
+        "1e300",
+        "nested-list",
+    ],
 )
 def test_api_refuses_attribute_values_out_of_range(world, code, attributes, field):
     response = report(Client(), category_code=code, attributes=attributes)
@@ -139,9 +146,15 @@ def test_open311_refuses_attribute_values_out_of_range(api_key, fmt, code, field
 def test_one_check_for_both_doors(api_key):
     """The API and Open311 give the same refusal for the same wrong value."""
     api = report(Client(), category_code="E0101", attributes={"found_at": "2026-02-30T10:00"})
-    message = next(e["message"] for e in api_errors(api, 400) if e["field"] == "attributes.found_at")
+    message = next(
+        e["message"] for e in api_errors(api, 400) if e["field"] == "attributes.found_at"
+    )
     open311 = post_request(
-        Client(), "json", api_key, service_code="E0101", **{"attribute[found_at]": "2026-02-30T10:00"}
+        Client(),
+        "json",
+        api_key,
+        service_code="E0101",
+        **{"attribute[found_at]": "2026-02-30T10:00"},
     )
     descriptions = [e["description"] for e in open311_json_errors(open311, 400)]
     assert f"attribute[found_at]: {message}" in descriptions
@@ -347,16 +360,12 @@ def test_api_unknown_url_and_wrong_method_are_json(world):
 
 def test_api_oversized_json_is_a_json_413(world):
     body = json.dumps({"description": "x" * (5 * 1024 * 1024)})
-    errors = api_errors(
-        Client().post("/api/v1/cases", body, content_type="application/json"), 413
-    )
+    errors = api_errors(Client().post("/api/v1/cases", body, content_type="application/json"), 413)
     assert errors[0]["code"] == "too_large"
 
 
 def test_api_multipart_without_boundary_is_a_json_400(world):
-    response = Client().post(
-        "/api/v1/uploads", b"--x\r\n\r\n", content_type="multipart/form-data"
-    )
+    response = Client().post("/api/v1/uploads", b"--x\r\n\r\n", content_type="multipart/form-data")
     assert api_errors(response, 400)[0]["code"] == "bad_multipart"
 
 

@@ -115,4 +115,3 @@ def attribute_value_from_text(datatype: str | None, values: list[str]) -> Any:
     if datatype == Datatype.NUMBER:
         return _number(present[0])
     return present[0]
-

@@ -16,7 +16,6 @@ from typing import Any
 from django.db.models import Q
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.urls import reverse
-
 from ninja import File, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile

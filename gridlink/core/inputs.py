@@ -92,10 +92,9 @@ def number_in_range(value: Any) -> bool:
     return math.isfinite(value) and -NUMBER_MAX <= value <= NUMBER_MAX
 
 
-
 # A JSON escape of a refused control character (\u0000-\u0008, \u000b, \u000c,
-# \u000e-\u001f, and the short forms \b and \f) preceded by an even number of backslashes (so it is an escape, not the
-# text "\u0001" whose own backslash is escaped).
+# \u000e-\u001f, and the short forms \b and \f) preceded by an even number of backslashes
+# (so it is an escape, not the text "\u0001" whose own backslash is escaped).
 _JSON_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\(?:u00(?:0[0-8bcefBCEF]|1[0-9a-fA-F])|[bf])")
 
 

@@ -50,10 +50,11 @@ def request_text_problem(request: HttpRequest) -> tuple[str | None, str] | None:
                 problem = text_problem(value)
                 if problem:
                     return name[:100], problem
-        for name, upload in request.FILES.items():
-            problem = text_problem(name) or text_problem(upload.name or "")
-            if problem:
-                return name[:100], problem
+        for name, uploads in request.FILES.lists():
+            for upload in uploads:
+                problem = text_problem(name) or text_problem(getattr(upload, "name", "") or "")
+                if problem:
+                    return name[:100], problem
         return None
     body = request.body
     if not body:

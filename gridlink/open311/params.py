@@ -27,7 +27,8 @@ RADIUS_MAX_M = 50_000
 IDS_MAX = 100
 PARAM_MAX = 4000  # no query parameter is longer than the longest field
 _W3C = re.compile(
-    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$", re.IGNORECASE | re.ASCII
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$",
+    re.IGNORECASE | re.ASCII,
 )
 _DIGITS = re.compile(r"^[0-9]{1,9}$")
 STATUSES = ("open", "closed")

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gridlink.cases.attributes import attribute_value_from_text
-from gridlink.cases.models import CasePhoto, CategoryAttribute, Channel, Datatype
+from gridlink.cases.models import CasePhoto, CategoryAttribute, Channel
 from gridlink.cases.photos import photo_delete
 from gridlink.cases.selectors import taxonomy_current
 from gridlink.cases.services.intake import (
