@@ -1,16 +1,26 @@
-"""The JSON API under /api/v1/: one NinjaAPI mounting one router per app."""
+"""The JSON API under /api/v1/: one NinjaAPI mounting one router per app.
+
+Every error is JSON in one shape, `{"detail": …, "errors": [{"code", "field", "message"}]}`
+(docs/cases.md) — domain refusals, validation, authentication, unknown URLs, bodies too
+large or unreadable, and unexpected exceptions (a 500 without a traceback). The OpenAPI
+document declares these error responses on every operation (`openapi_errors_declare`).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.openapi.schema import OpenAPISchema
+from ninja.renderers import JSONRenderer
 from ninja.security import APIKeyHeader, SessionAuth
 
 from gridlink.core.errors import DomainError
+from gridlink.core.inputs import json_text_safe
+from gridlink.error_views import GENERIC, api_error_body, exception_response
 
 
 class BearerToken(APIKeyHeader):
@@ -36,13 +46,108 @@ class BearerToken(APIKeyHeader):
         return token.user
 
 
-api = NinjaAPI(
+class SafeJSONRenderer(JSONRenderer):
+    """UTF-8 JSON without control characters or lone surrogates, even from stored data."""
+
+    json_dumps_params = {"ensure_ascii": False}
+
+    def render(self, request: HttpRequest, data: Any, *, response_status: int) -> Any:
+        return json_text_safe(super().render(request, data, response_status=response_status))
+
+
+ERROR_SCHEMA = {
+    "title": "Error",
+    "type": "object",
+    "properties": {
+        "detail": {"type": "string", "description": "What went wrong, in one sentence."},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "code": {"type": "string"},
+                    "field": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+                    "message": {"type": "string"},
+                },
+                "required": ["code", "field", "message"],
+            },
+        },
+    },
+    "required": ["detail", "errors"],
+}
+ERROR_DESCRIPTIONS = {
+    400: "Bad request: a field is invalid (named in `errors`), or the body cannot be read.",
+    401: "Authentication required.",
+    403: "Not permitted for the caller.",
+    404: "Not found, or outside the caller's scope.",
+    409: "Conflict with the current state (e.g. a stale `version`).",
+    412: "Precondition failed: `If-Match` names an older version.",
+    413: "The request body or an upload is too large.",
+    422: "A parameter or body field has the wrong type or shape.",
+    428: "Precondition required: state the version you saw (`If-Match` or `version`).",
+    429: "Too many requests: see `Retry-After`.",
+    500: "Unexpected server error (logged; no details are given).",
+}
+WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
+
+
+def _error_statuses(method: str, operation: dict[str, Any], path: str) -> list[int]:
+    """Which error responses an operation can give (documented on every operation)."""
+    statuses = [400, 404, 422, 429, 500]
+    secured = bool(operation.get("security"))
+    anyone = {} in operation.get("security", []) or not secured
+    if secured and not anyone:
+        statuses.append(401)
+    if method in WRITE_METHODS or secured:
+        statuses.append(403)
+    if method in WRITE_METHODS:
+        statuses.append(409)
+        if "requestBody" in operation:
+            statuses.append(413)
+        if "{" in path:
+            statuses += [412, 428]
+    return sorted(statuses)
+
+
+def openapi_errors_declare(schema: dict[str, Any]) -> dict[str, Any]:
+    """Add the shared `Error` schema and the error responses to every operation (those an
+    endpoint declares itself are kept)."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["Error"] = ERROR_SCHEMA
+    ref = {"$ref": "#/components/schemas/Error"}
+    for path, item in schema.get("paths", {}).items():
+        for method, operation in item.items():
+            if method not in {"get", "head", "post", "put", "patch", "delete"}:
+                continue
+            responses = operation.setdefault("responses", {})
+            for status in _error_statuses(method, operation, path):
+                responses.setdefault(
+                    str(status),
+                    {
+                        "description": ERROR_DESCRIPTIONS[status],
+                        "content": {"application/json": {"schema": ref}},
+                    },
+                )
+    return schema
+
+
+class GridlinkAPI(NinjaAPI):
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> OpenAPISchema:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        openapi_errors_declare(schema)
+        return schema
+
+
+api = GridlinkAPI(
     title="gridlink API",
     version="1",
     urls_namespace="api",
     auth=[BearerToken(), SessionAuth()],  # the session needs the CSRF token on writes
     docs_url="/docs",
     openapi_url="/openapi.json",
+    renderer=SafeJSONRenderer(),
 )
 
 
@@ -62,11 +167,8 @@ def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
 
 @api.exception_handler(AuthenticationError)
 def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return api.create_response(
-        request,
-        {"detail": "Authentication required: sign in or send a Bearer API token."},
-        status=401,
-    )
+    code, message = GENERIC[401]
+    return api.create_response(request, api_error_body(message, code=code), status=401)
 
 
 @api.exception_handler(ValidationError)
@@ -86,7 +188,21 @@ def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
+    code = GENERIC.get(exc.status_code, (f"http_{exc.status_code}", ""))[0]
+    return api.create_response(request, api_error_body(str(exc), code=code), status=exc.status_code)
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    code, message = GENERIC[404]
+    return api.create_response(request, api_error_body(message, code=code), status=404)
+
+
+@api.exception_handler(Exception)
+def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """Bodies too large (413) or unreadable (400), and anything unexpected: a logged 500
+    whose body says nothing about the code (never a traceback, whatever DEBUG says)."""
+    return exception_response(request, exc)
 
 
 def _mount() -> None:

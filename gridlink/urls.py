@@ -19,3 +19,10 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("gridlink.web.urls")),
 ]
+
+# Errors in the caller's format: JSON under /api/, Open311 documents under /open311/, HTML
+# elsewhere (gridlink/error_views.py).
+handler400 = "gridlink.error_views.bad_request"
+handler403 = "gridlink.error_views.permission_denied"
+handler404 = "gridlink.error_views.page_not_found"
+handler500 = "gridlink.error_views.server_error"

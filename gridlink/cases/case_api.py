@@ -16,7 +16,6 @@ from typing import Any
 from django.db.models import Q
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.urls import reverse
-from django.utils.dateparse import parse_date
 from ninja import File, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
@@ -50,6 +49,7 @@ from gridlink.cases.services.transitions import case_allowed_actions, case_trans
 from gridlink.cases.workflow import Action, State
 from gridlink.core.audit import client_ip
 from gridlink.core.errors import DomainError
+from gridlink.core.inputs import date_parse
 from gridlink.geo.models import Area
 
 router = Router(tags=["cases"])
@@ -343,9 +343,9 @@ def _filtered(request: HttpRequest, f: CaseFilters) -> Any:
     for name, lookup in (("since", "gte"), ("until", "lt")):
         raw = getattr(f, name)
         if raw:
-            day = parse_date(raw)
+            day = date_parse(raw)
             if day is None:
-                raise DomainError(f"'{name}' is a date (YYYY-MM-DD).", field=name)
+                raise DomainError(f"'{name}' is a date (YYYY-MM-DD, years 1900–2999).", field=name)
             qs = qs.filter(**{f"created_at__date__{lookup}": day})
     if f.q.strip():
         text = f.q.strip()[:100]

@@ -4,7 +4,10 @@ Views build plain Python values — dicts, lists, strings, numbers, booleans, No
 datetimes — and one function here renders them in the requested format. XML follows the
 spec's shapes: a list is a wrapper element with one child per item (`<services><service>`),
 `True`/`False` are `true`/`false`, None is an empty element, datetimes are W3C with their
-offset; every XML document starts with the UTF-8 declaration.
+offset; every XML document starts with the UTF-8 declaration. Characters XML 1.0 cannot
+carry (C0 controls but tab/LF/CR, lone surrogates, U+FFFE/U+FFFF) are left out of both
+formats (`core.inputs.text_safe`): intake refuses them, and data stored before that rule
+must not make a public document unparseable for every client.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from typing import Any
 
 from django.http import HttpResponse
 from django.utils import timezone
+
+from gridlink.core.inputs import json_text_safe, text_safe
 
 FORMATS = ("xml", "json")
 CONTENT_TYPES = {"xml": "text/xml; charset=utf-8", "json": "application/json; charset=utf-8"}
@@ -49,7 +54,7 @@ def _text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, dt.datetime):
         return w3c(value) or ""
-    return str(value)
+    return text_safe(str(value))
 
 
 def _fill(element: ET.Element, value: Any) -> None:
@@ -77,7 +82,8 @@ def _json_default(value: Any) -> Any:
 
 
 def to_json(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, default=_json_default).encode("utf-8")
+    encoded = json.dumps(value, ensure_ascii=False, default=_json_default)
+    return json_text_safe(encoded).encode("utf-8")
 
 
 def render(fmt: str, root: str, value: Any, *, status: int = 200) -> HttpResponse:

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gridlink.core.errors import DomainError
+from gridlink.core.inputs import datetime_in_range
 
 WINDOW = dt.timedelta(days=90)
 PAGE_SIZE_DEFAULT = 1000  # the spec's "first 1000 requests"
@@ -26,8 +27,10 @@ RADIUS_MAX_M = 50_000
 IDS_MAX = 100
 PARAM_MAX = 4000  # no query parameter is longer than the longest field
 _W3C = re.compile(
-    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$", re.IGNORECASE
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$",
+    re.IGNORECASE | re.ASCII,
 )
+_DIGITS = re.compile(r"^[0-9]{1,9}$")
 STATUSES = ("open", "closed")
 
 
@@ -53,14 +56,16 @@ class Problems:
 
 
 def w3c_parse(value: str) -> dt.datetime | None:
-    """A W3C datetime with an offset (`Z` or `±HH:MM`), else None."""
+    """A W3C datetime with an offset (`Z` or `±HH:MM`) between the years 1900 and 2999 in
+    UTC (`core.inputs.datetime_in_range`), else None."""
     value = value.strip()
     if not _W3C.match(value):
         return None
     try:
-        return dt.datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
-    except ValueError:
+        at = dt.datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+    except ValueError:  # e.g. 2026-02-30 or an offset of 25 hours
         return None
+    return at if datetime_in_range(at) else None
 
 
 def _datetime(query: QueryDict, name: str, problems: Problems) -> dt.datetime | None:
@@ -71,7 +76,10 @@ def _datetime(query: QueryDict, name: str, problems: Problems) -> dt.datetime | 
     if at is None:
         problems.add(
             name,
-            _("a W3C date and time with its offset is expected, e.g. 2026-01-31T09:30:00+08:00."),
+            _(
+                "a W3C date and time with its offset, between the years 1900 and 2999, is"
+                " expected, e.g. 2026-01-31T09:30:00+08:00."
+            ),
         )
     return at
 
@@ -80,7 +88,8 @@ def _int(query: QueryDict, name: str, problems: Problems, default: int, lo: int,
     raw = query.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or not lo <= int(raw) <= hi:
+    # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+    if not _DIGITS.match(raw) or not lo <= int(raw) <= hi:
         problems.add(
             name, _("a whole number from %(lo)s to %(hi)s is expected.") % {"lo": lo, "hi": hi}
         )

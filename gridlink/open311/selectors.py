@@ -118,13 +118,13 @@ def requests_public() -> QuerySet[Case]:
 
 
 def _numbers(ids: list[str]) -> list[int]:
-    return [int(i) for i in ids if i.isdigit() and len(i) <= 12]
+    return [int(i) for i in ids if i.isascii() and i.isdigit() and len(i) <= 12]
 
 
 def request_get(request_id: str) -> Case | None:
     """One request by its service_request_id (or the tracking code its reporter holds)."""
     request_id = request_id.strip()
-    if request_id.isdigit() and len(request_id) <= 12:
+    if request_id.isascii() and request_id.isdigit() and len(request_id) <= 12:
         return requests_public().filter(pk=int(request_id)).first()
     if 0 < len(request_id) <= 16:
         return requests_public().filter(tracking_code=request_id.upper()).first()

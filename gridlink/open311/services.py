@@ -13,7 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from gridlink.cases.models import CasePhoto, CategoryAttribute, Channel, Datatype
+from gridlink.cases.attributes import attribute_value_from_text
+from gridlink.cases.models import CasePhoto, CategoryAttribute, Channel
 from gridlink.cases.photos import photo_delete
 from gridlink.cases.selectors import taxonomy_current
 from gridlink.cases.services.intake import (
@@ -124,16 +125,6 @@ def _rate_limit(application: ClientApplication, now: dt.datetime) -> None:
         raise RateLimited(max(1, math.ceil(wait)))
 
 
-def _number(raw: str) -> Any:
-    try:
-        value = float(raw)
-    except ValueError:
-        return raw  # the intake refuses it: "A number is expected."
-    if not math.isfinite(value):
-        return raw
-    return int(value) if value.is_integer() and "." not in raw and "e" not in raw.lower() else value
-
-
 def _typed_attributes(service_code: str, given: dict[str, list[str]]) -> dict[str, Any]:
     """Open311 sends every attribute as text; the intake checks typed values."""
     version = taxonomy_current()
@@ -142,21 +133,10 @@ def _typed_attributes(service_code: str, given: dict[str, list[str]]) -> dict[st
             category__version=version, category__code=service_code.upper()
         ).values_list("code", "datatype")
     )
-    typed: dict[str, Any] = {}
-    for code, values in given.items():
-        present = [v for v in values if v != ""]
-        datatype = datatypes.get(code)
-        if datatype == Datatype.MULTI_VALUE_LIST:
-            typed[code] = present
-        elif not present:
-            typed[code] = ""
-        elif len(present) > 1:
-            typed[code] = present  # the intake refuses a list for a single value
-        elif datatype == Datatype.NUMBER:
-            typed[code] = _number(present[0])
-        else:
-            typed[code] = present[0]
-    return typed
+    return {
+        code: attribute_value_from_text(datatypes.get(code), values)
+        for code, values in given.items()
+    }
 
 
 def service_request_create(

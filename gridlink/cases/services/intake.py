@@ -26,18 +26,17 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from gridlink.accounts.roles import Role
+from gridlink.cases.attributes import attribute_value_problem
 from gridlink.cases.models import (
     Case,
     CasePhoto,
     Category,
     CategoryAttribute,
     Channel,
-    Datatype,
     IdempotencyRecord,
     PhotoStage,
 )
@@ -360,7 +359,7 @@ def _attributes(category: Category, given: Any, errors: _Errors) -> dict[str, An
                            % {"name": _localised(attribute.name_zh, attribute.name_en)},
                            "required")  # fmt: skip
             continue
-        problem = _attribute_problem(attribute, value)
+        problem = attribute_value_problem(attribute, value)
         if problem:
             errors.add(f"attributes.{code}", problem)
         else:
@@ -370,34 +369,6 @@ def _attributes(category: Category, given: Any, errors: _Errors) -> dict[str, An
 
 def _localised(zh: str, en: str) -> str:
     return zh if (get_language() or "zh").startswith("zh") else en
-
-
-def _attribute_problem(attribute: CategoryAttribute, value: Any) -> str | None:
-    keys = {v["key"] for v in attribute.values}
-    match attribute.datatype:
-        case Datatype.NUMBER:
-            ok = isinstance(value, int | float) and not isinstance(value, bool)
-            return None if ok and math.isfinite(value) else _("A number is expected.")
-        case Datatype.DATETIME:
-            ok = isinstance(value, str) and parse_datetime(value) is not None
-            return None if ok else _("A date and time (ISO 8601) is expected.")
-        case Datatype.STRING | Datatype.TEXT:
-            limit = 200 if attribute.datatype == Datatype.STRING else 2000
-            if not isinstance(value, str):
-                return _("Text is expected.")
-            return (
-                None if len(value) <= limit else _("At most %(max)s characters.") % {"max": limit}
-            )
-        case Datatype.SINGLE_VALUE_LIST:
-            return (
-                None
-                if value in keys
-                else _("Choose one of: %(keys)s.") % {"keys": ", ".join(sorted(keys))}
-            )
-        case Datatype.MULTI_VALUE_LIST:
-            ok = isinstance(value, list) and bool(value) and all(v in keys for v in value)
-            return None if ok else _("Choose from: %(keys)s.") % {"keys": ", ".join(sorted(keys))}
-    return _("Unsupported attribute.")
 
 
 def _channel_permission(channel: str, actor: User | None, grid: Area) -> None:
