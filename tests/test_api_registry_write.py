@@ -108,12 +108,19 @@ def test_creating_in_another_grid_is_refused_alike_whether_or_not_the_id_exists(
     answers = [
         post(client, "residents", resident_body(tree, id_number=OTHER_ID, grid_code=grid_b)),
         post(client, "residents", resident_body(tree, grid_code=grid_b)),  # a new ID number
-        # The stored record's own values, or wrong ones: the same answer, nothing compared.
+        # The stored record's own values: the same answer, nothing compared.
         post(client, "residents", {"id_number": OTHER_ID, "name": "李四", "grid_code": grid_b}),
-        post(client, "residents", resident_body(tree, id_number=OTHER_ID, phone="1")),
     ]
     assert {r.status_code for r in answers} == {403}
     assert len({r.content for r in answers}) == 1
+    # Wrong values are checked first: the same 400 whether or not the ID number is stored.
+    probes = [
+        post(client, "residents", resident_body(tree, id_number=OTHER_ID, phone="1")),
+        post(client, "residents", resident_body(tree, id_number=ID_NUMBER, phone="1")),
+    ]
+    assert [r.status_code for r in probes] == [400, 400]
+    assert probes[0].json() == probes[1].json()
+    assert fields_of(probes[0]) == {"phone"}
     assert answers[0].json()["errors"] == [
         {
             "code": "out_of_scope",
