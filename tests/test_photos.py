@@ -255,7 +255,7 @@ def test_fifty_megapixels_are_refused_before_decoding(media):
     error = rejected(upload)
 
     assert error.code == "too_many_pixels"
-    assert error.message == "The photo has too many pixels; the limit is 40 megapixels."
+    assert error.message == "The photo has too many pixels; the limit is 24 megapixels."
     assert stored_files(media) == []
 
 

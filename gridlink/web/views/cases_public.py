@@ -161,13 +161,14 @@ def upload_photos(request: HttpRequest, files: list[Any], field_name: str) -> li
     return keys
 
 
-def limited_page(request: HttpRequest, limit: str) -> HttpResponse | None:
+def limited_page(request: HttpRequest, limit: str, code: str = "") -> HttpResponse | None:
     """Count a public tracking request against `limit`; beyond it, the tracking form with
     the refusal, 429 and the true Retry-After."""
     try:
         rate_hit(limit, client=client_key(actor=request.user, ip=client_ip(request.META)))
     except RateLimited as exc:
-        form = TrackForm()
+        form = TrackForm({"code": code or request.GET.get("code", "")})
+        form.is_valid()
         form.add_error(None, exc.message)
         response = render(request, "web/cases/track.html", {"form": form}, status=429)
         response["Retry-After"] = str(exc.retry_after)
@@ -282,7 +283,7 @@ def track(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def track_case(request: HttpRequest, code: str) -> HttpResponse:
     limit = "track.feedback" if request.method == "POST" else "track.lookup"
-    if refused := limited_page(request, limit):
+    if refused := limited_page(request, limit, code):
         return refused
     case = case_by_tracking_code(code)
     if case is None:
