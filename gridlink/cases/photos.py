@@ -23,9 +23,9 @@ is untrusted input, so `photo_store` checks it in this order and refuses with `P
    `load()`, so truncated or corrupt files are refused before anything is stored.
 
 Decoding is bounded in cost and memory: a JPEG is decoded at the smallest DCT scale (½, ¼
-or ⅛, Pillow's `draft`) whose longer side is still at least half of
-`GRIDLINK_PHOTO_MAX_SIDE`, so a 50 MP photo (8160 × 6120, stored at 4080 × 3060) costs about
-what a 12 MP one does; PNG and WebP decode in full, within their 24 MP cap (at most
+or ⅛, Pillow's `draft`) that still covers the stored size (`GRIDLINK_PHOTO_MAX_SIDE`, 4032:
+a 12 MP phone photo's longer side), so a 50 MP photo (8160 × 6120, decoded at 4080 × 3060,
+stored at 4032 × 3024) costs about what a 12 MP one does; PNG and WebP decode in full, within their 24 MP cap (at most
 ~100 MB of pixels). At most `GRIDLINK_PHOTO_DECODE_SLOTS` photos are decoded at once in one
 process (threads wait up to `GRIDLINK_PHOTO_DECODE_WAIT_SECONDS` for a turn, then get a 503
 with `Retry-After`), and the callers count each upload against the client's rate limit
@@ -289,10 +289,11 @@ def _decoded(*, data: bytes, field: str, jpeg: bool) -> Image.Image:
 
 
 def _draft_size(size: tuple[int, int]) -> tuple[int, int]:
-    """The smallest decoded size we accept from a JPEG: its longer side at least half of
-    `GRIDLINK_PHOTO_MAX_SIDE` (Pillow's `draft` picks the smallest DCT scale at or above it)."""
+    """The smallest decoded size we accept from a JPEG: the size it is stored at (longer
+    side `GRIDLINK_PHOTO_MAX_SIDE`); Pillow's `draft` picks the smallest DCT scale at or
+    above it."""
     width, height = size
-    floor = settings.GRIDLINK_PHOTO_MAX_SIDE / 2
+    floor = settings.GRIDLINK_PHOTO_MAX_SIDE
     ratio = min(1.0, floor / max(width, height, 1))
     return max(1, math.ceil(width * ratio)), max(1, math.ceil(height * ratio))
 
