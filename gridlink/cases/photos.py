@@ -27,9 +27,10 @@ or ⅛, Pillow's `draft`) that still covers the stored size (`GRIDLINK_PHOTO_MAX
 a 12 MP phone photo's longer side), so a 50 MP photo (8160 × 6120, decoded at 4080 × 3060,
 stored at 4032 × 3024) costs about what a 12 MP one does; PNG and WebP decode in full,
 within their 24 MP cap (at most ~100 MB of pixels). At most `GRIDLINK_PHOTO_DECODE_SLOTS`
-photos are decoded at once in one process (threads wait up to `GRIDLINK_PHOTO_DECODE_WAIT_SECONDS` for a turn, then get a 503
-with `Retry-After`), and the callers count each upload against the client's rate limit
-(`photo.upload` in `gridlink.core.ratelimit`).
+photos are decoded at once in one process (threads wait up to
+`GRIDLINK_PHOTO_DECODE_WAIT_SECONDS` for a turn, then get a 503 with `Retry-After`), and the
+callers count each upload against the client's rate limit (`photo.upload` in
+`gridlink.core.ratelimit`).
 
 The stored image is always re-encoded from its pixels, never copied: EXIF (whose GPS tags would
 give away where a reporter lives – photos are often taken from home), XMP, ICC profiles and
