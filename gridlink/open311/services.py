@@ -18,7 +18,7 @@ from gridlink.cases.selectors import taxonomy_current
 from gridlink.cases.services.intake import Created, Report, case_create, photo_upload
 from gridlink.core.audit import audit_record
 from gridlink.core.errors import DomainError
-from gridlink.core.ratelimit import named_client, rate_hit
+from gridlink.core.ratelimit import RateLimited, named_client, rate_hit, rate_peek
 from gridlink.open311.models import KEY_PREFIX, ClientApplication
 from gridlink.open311.params import NewRequest
 
@@ -156,7 +156,11 @@ def service_request_create(
         description = f"{description}\n{new.media_url}" if description else new.media_url
     photo: CasePhoto | None = None
     if media is not None:
-        rate_hit("photo.upload", client=named_client(f"open311:{application.key_id}"))
+        client = named_client(f"open311:{application.key_id}")
+        wait = rate_peek("intake.open311", client=client)
+        if wait is not None:  # no photo is decoded for a request the intake would refuse
+            raise RateLimited(wait)
+        rate_hit("photo.upload", client=client)
         photo = photo_upload(actor=None, upload=media, field_name="media")
     report = Report(
         channel=Channel.OPEN311,
