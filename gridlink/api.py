@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import NinjaAPI
@@ -140,11 +141,23 @@ class GridlinkAPI(NinjaAPI):
         return schema
 
 
+class SessionCookie(SessionAuth):
+    """The browser's session: only a request carrying the session cookie is checked (and then
+    must pass CSRF on writes). Without the cookie this method does not apply, so a
+    non-browser client with neither cookie nor bearer token is anonymous on public
+    endpoints, instead of being refused for a missing CSRF cookie."""
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            return None
+        return super()._get_key(request)
+
+
 api = GridlinkAPI(
     title="gridlink API",
     version="1",
     urls_namespace="api",
-    auth=[BearerToken(), SessionAuth()],  # the session needs the CSRF token on writes
+    auth=[BearerToken(), SessionCookie()],  # the bearer token first; a session needs CSRF
     docs_url="/docs",
     openapi_url="/openapi.json",
     renderer=SafeJSONRenderer(),

@@ -64,14 +64,26 @@ GRIDLINK_LOGIN_MAX_FAILURES = _env_int("GRIDLINK_LOGIN_MAX_FAILURES", 5)
 GRIDLINK_LOGIN_LOCK_SECONDS = _env_int("GRIDLINK_LOGIN_LOCK_SECONDS", 900)
 # Case handling (issue 3): photos, duplicates, deadlines, joint handling.
 GRIDLINK_PHOTO_MAX_BYTES = _env_int("GRIDLINK_PHOTO_MAX_BYTES", 10 * 1024 * 1024)
-GRIDLINK_PHOTO_MAX_PIXELS = _env_int("GRIDLINK_PHOTO_MAX_PIXELS", 40_000_000)
-GRIDLINK_PHOTO_MAX_SIDE = _env_int("GRIDLINK_PHOTO_MAX_SIDE", 4096)
+GRIDLINK_PHOTO_MAX_PIXELS = _env_int("GRIDLINK_PHOTO_MAX_PIXELS", 24_000_000)
+GRIDLINK_PHOTO_MAX_SIDE = _env_int("GRIDLINK_PHOTO_MAX_SIDE", 4032)
 GRIDLINK_PHOTOS_PER_CASE = _env_int("GRIDLINK_PHOTOS_PER_CASE", 9)
 GRIDLINK_DUPLICATE_RADIUS_M = _env_int("GRIDLINK_DUPLICATE_RADIUS_M", 100)
 GRIDLINK_YELLOW_CARD_DAYS = _env_int("GRIDLINK_YELLOW_CARD_DAYS", 1)
 GRIDLINK_REPORT_IN_MINUTES = _env_int("GRIDLINK_REPORT_IN_MINUTES", 30)
 GRIDLINK_OVERDUE_POLICY = _env_str("GRIDLINK_OVERDUE_POLICY", "escalate")
 GRIDLINK_INTAKE_RATE_PER_HOUR = _env_int("GRIDLINK_INTAKE_RATE_PER_HOUR", 20)
+# Abuse limits (issue 10; gridlink/core/ratelimit.py): per client and hour, shared by all
+# app servers. Staff intake is per account; uploads count each photo.
+GRIDLINK_STAFF_INTAKE_RATE_PER_HOUR = _env_int("GRIDLINK_STAFF_INTAKE_RATE_PER_HOUR", 600)
+GRIDLINK_TRACK_RATE_PER_HOUR = _env_int("GRIDLINK_TRACK_RATE_PER_HOUR", 300)
+GRIDLINK_FEEDBACK_RATE_PER_HOUR = _env_int("GRIDLINK_FEEDBACK_RATE_PER_HOUR", 30)
+GRIDLINK_UPLOAD_RATE_PER_HOUR = _env_int("GRIDLINK_UPLOAD_RATE_PER_HOUR", 120)
+GRIDLINK_REGISTRY_REFUSALS_PER_HOUR = _env_int("GRIDLINK_REGISTRY_REFUSALS_PER_HOUR", 20)
+# Photo decoding: JPEG may have more pixels (decoded at a reduced scale); at most this many
+# decodes at once per process, waiting at most this long for a turn.
+GRIDLINK_PHOTO_MAX_PIXELS_JPEG = _env_int("GRIDLINK_PHOTO_MAX_PIXELS_JPEG", 50_000_000)
+GRIDLINK_PHOTO_DECODE_SLOTS = _env_int("GRIDLINK_PHOTO_DECODE_SLOTS", 2)
+GRIDLINK_PHOTO_DECODE_WAIT_SECONDS = _env_int("GRIDLINK_PHOTO_DECODE_WAIT_SECONDS", 10)
 # Open311 GeoReport v2 (issue 4): jurisdiction ids this server answers for, comma-separated.
 # Empty: a single jurisdiction, and `jurisdiction_id` is optional (any value but the
 # configured ones is 404 when the list is set; with several, it is required).
@@ -119,6 +131,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "gridlink.core.cache_headers.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

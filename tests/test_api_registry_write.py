@@ -108,12 +108,19 @@ def test_creating_in_another_grid_is_refused_alike_whether_or_not_the_id_exists(
     answers = [
         post(client, "residents", resident_body(tree, id_number=OTHER_ID, grid_code=grid_b)),
         post(client, "residents", resident_body(tree, grid_code=grid_b)),  # a new ID number
-        # The stored record's own values, or wrong ones: the same answer, nothing compared.
+        # The stored record's own values: the same answer, nothing compared.
         post(client, "residents", {"id_number": OTHER_ID, "name": "李四", "grid_code": grid_b}),
-        post(client, "residents", resident_body(tree, id_number=OTHER_ID, phone="1")),
     ]
     assert {r.status_code for r in answers} == {403}
     assert len({r.content for r in answers}) == 1
+    # Wrong values are checked first: the same 400 whether or not the ID number is stored.
+    probes = [
+        post(client, "residents", resident_body(tree, id_number=OTHER_ID, phone="1")),
+        post(client, "residents", resident_body(tree, id_number=ID_NUMBER, phone="1")),
+    ]
+    assert [r.status_code for r in probes] == [400, 400]
+    assert probes[0].json() == probes[1].json()
+    assert fields_of(probes[0]) == {"phone"}
     assert answers[0].json()["errors"] == [
         {
             "code": "out_of_scope",
@@ -390,3 +397,23 @@ def test_existing_read_endpoints_still_answer(client, personas, tree):
     assert client.get(f"{API}/buildings").json()["items"][0]["id"] == building.pk
     assert client.get(f"{API}/households").status_code == 200
     assert client.get(f"{API}/buildings/{building.pk}").status_code == 200
+
+
+def test_refused_creates_are_audited_and_limited(client, personas, tree, settings):
+    settings.GRIDLINK_REGISTRY_REFUSALS_PER_HOUR = 2
+    ResidentFactory(grid=tree.grids[4], id_number=OTHER_ID)
+    client.force_login(personas.grid_worker)  # grid A1-1 only
+    probe = resident_body(tree, id_number=OTHER_ID)  # valid, in the worker's own grid
+    statuses = [post(client, "residents", probe).status_code for _ in range(3)]
+    assert statuses == [403, 403, 429]
+    refusals = AuditEvent.objects.filter(action="registry.create_refused")
+    assert [(e.actor_username, e.target_type, e.outcome) for e in refusals] == [
+        ("grid1", "residents", "refused")
+    ] * 2  # the third was not looked at: the limit was used up
+    assert OTHER_ID not in json.dumps([e.data for e in refusals])
+    # Until the window ends, the caller's creates wait; another caller is not affected.
+    blocked = post(client, "residents", resident_body(tree))
+    assert blocked.status_code == 429
+    assert 0 < int(blocked["Retry-After"]) <= 3600
+    client.force_login(personas.community_staff)
+    assert post(client, "residents", resident_body(tree)).status_code == 201

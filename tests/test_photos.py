@@ -7,6 +7,8 @@ import io
 import random
 import re
 import struct
+import threading
+import time
 import zlib
 from pathlib import Path
 
@@ -18,10 +20,12 @@ from django.utils import translation
 from PIL import ExifTags, Image, ImageCms, PngImagePlugin
 
 from gridlink.cases.photos import (
+    PhotoBusy,
     PhotoNotFound,
     PhotoRejected,
     PhotoTooLarge,
     StoredPhoto,
+    decode_slot,
     photo_delete,
     photo_open,
     photo_store,
@@ -255,7 +259,7 @@ def test_fifty_megapixels_are_refused_before_decoding(media):
     error = rejected(upload)
 
     assert error.code == "too_many_pixels"
-    assert error.message == "The photo has too many pixels; the limit is 40 megapixels."
+    assert error.message == "The photo has too many pixels; the limit is 24 megapixels."
     assert stored_files(media) == []
 
 
@@ -445,3 +449,66 @@ def test_only_names_photo_store_makes_can_be_opened_or_deleted(media, name):
         photo_delete(name=name)
 
     assert (media / "other.txt").read_text() == "keep me"
+
+
+# --- bounded decoding (issue 10) -----------------------------------------------------------
+
+
+def test_a_6000_by_6000_png_is_refused_from_its_header_in_milliseconds(client, db):
+    """The reproduction: 105 KB of PNG, 36 MP, cost 6–8 s of CPU and ~700 MB to decode."""
+    upload = encode(Image.new("RGB", (6000, 6000), (200, 100, 50)), "PNG", optimize=True)
+    assert len(upload) < 150_000
+    started = time.process_time()
+    response = client.post(
+        "/api/v1/uploads", {"file": SimpleUploadedFile("bomb.png", upload, "image/png")}
+    )
+    assert time.process_time() - started < 1.0
+    assert response.status_code == 400, response.content
+    [error] = response.json()["errors"]
+    assert (error["field"], error["code"]) == ("file", "too_many_pixels")
+    assert "24" in error["message"]
+
+
+def test_a_phone_sized_jpeg_is_stored_in_full():
+    scene = Image.radial_gradient("L").resize((4032, 3024)).convert("RGB")  # 12 MP, ~1 MB
+    photo = photo_store(upload=encode(scene, "JPEG", quality=85))
+    assert (photo.content_type, photo.width, photo.height) == ("image/jpeg", 4032, 3024)
+
+
+def test_a_fifty_megapixel_jpeg_is_decoded_at_half_scale(settings):
+    settings.GRIDLINK_PHOTO_MAX_SIDE = 4032
+    upload = encode(Image.new("RGB", (8160, 6120), (30, 120, 200)), "JPEG", quality=85)
+    started = time.process_time()
+    photo = photo_store(upload=upload)
+    assert (photo.width, photo.height) == (4032, 3024)
+    assert time.process_time() - started < 3.0
+
+
+def test_png_above_its_cap_is_refused_while_a_jpeg_of_that_size_is_not(settings):
+    settings.GRIDLINK_PHOTO_MAX_PIXELS = 100
+    settings.GRIDLINK_PHOTO_MAX_PIXELS_JPEG = 400
+    assert rejected(encode(noise((20, 10)), "PNG")).code == "too_many_pixels"
+    assert photo_store(upload=encode(noise((20, 10)), "JPEG")).width == 20
+    assert rejected(encode(noise((30, 20)), "JPEG")).code == "too_many_pixels"
+
+
+def test_decoding_waits_for_a_free_slot_and_then_gives_up_with_503(settings, media):
+    settings.GRIDLINK_PHOTO_DECODE_SLOTS = 1
+    settings.GRIDLINK_PHOTO_DECODE_WAIT_SECONDS = 0
+    outcome: list[BaseException | StoredPhoto] = []
+
+    def other_upload() -> None:
+        try:
+            outcome.append(photo_store(upload=encode(noise((16, 16)), "PNG"), field="file"))
+        except PhotoBusy as exc:
+            outcome.append(exc)
+
+    with decode_slot(field="file"):  # another request of this process is decoding
+        worker = threading.Thread(target=other_upload)
+        worker.start()
+        worker.join(timeout=30)
+    [busy] = outcome
+    assert isinstance(busy, PhotoBusy)
+    assert (busy.status, busy.field, busy.retry_after) == (503, "file", 5)
+    assert stored_files(media) == []
+    assert photo_store(upload=encode(noise((16, 16)), "PNG")).width == 16  # the slot is free

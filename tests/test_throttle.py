@@ -1,3 +1,4 @@
+import pytest
 import time_machine
 from django.contrib.auth import authenticate
 from django.test import RequestFactory
@@ -82,3 +83,38 @@ def test_admin_sign_in_answers_429_while_locked(client, db, settings):
     assert r.status_code == 429
     assert int(r["Retry-After"]) > 0
     assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_guesses_get_exactly_the_limit_tried(settings):
+    """Counting then checking let concurrent guesses slip past the limit; each attempt now
+    reserves its failure atomically first, so exactly the limit of them is tried."""
+    import threading
+
+    from django.db import connection
+
+    from gridlink.core.models import AuditEvent
+
+    settings.GRIDLINK_LOGIN_MAX_FAILURES = 5
+    UserFactory(username="besieged", password="right-password-1")
+    barrier = threading.Barrier(8)
+
+    def guess() -> None:
+        try:
+            barrier.wait(timeout=20)
+            for _ in range(2):
+                request = RequestFactory().post("/login/", REMOTE_ADDR="10.7.7.7")
+                # A refusal (PermissionDenied in the backend) also ends as None here.
+                assert authenticate(request, username="besieged", password="wrong") is None
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=guess) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert AuditEvent.objects.filter(action="auth.login_failed").count() == 5
+    assert AuditEvent.objects.filter(action="auth.login_refused").count() == 11
+    request = RequestFactory().post("/login/", REMOTE_ADDR="10.7.7.8")
+    assert authenticate(request, username="besieged", password="right-password-1") is None

@@ -19,7 +19,6 @@ from django.urls import reverse
 from ninja import File, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
-from ninja.security import SessionAuth
 
 from gridlink.accounts.models import User
 from gridlink.accounts.roles import Role
@@ -50,6 +49,7 @@ from gridlink.cases.workflow import Action, State
 from gridlink.core.audit import client_ip
 from gridlink.core.errors import DomainError
 from gridlink.core.inputs import date_parse
+from gridlink.core.ratelimit import client_key, rate_hit
 from gridlink.geo.models import Area
 
 router = Router(tags=["cases"])
@@ -62,9 +62,11 @@ def _anyone(request: HttpRequest) -> bool:
 
 
 def _public_auth() -> list[Any]:
-    from gridlink.api import BearerToken
+    """A bearer token, else the session (only with its cookie, then with CSRF), else
+    anonymous."""
+    from gridlink.api import BearerToken, SessionCookie
 
-    return [BearerToken(), SessionAuth(), _anyone]
+    return [BearerToken(), SessionCookie(), _anyone]
 
 
 def _iso(at: dt.datetime | None) -> str | None:
@@ -82,6 +84,12 @@ def _staff(request: HttpRequest) -> User:
 def _user(request: HttpRequest) -> Any:
     user = getattr(request, "user", None)
     return user if user is not None and user.is_authenticated else None
+
+
+def _limited(request: HttpRequest, limit: str) -> None:
+    """Count the request against `limit` for its client: the account, else the address
+    (429 with the true Retry-After beyond it; `gridlink.core.ratelimit`)."""
+    rate_hit(limit, client=client_key(actor=_user(request), ip=client_ip(request.META)))
 
 
 # --- Output ----------------------------------------------------------------------------------
@@ -223,6 +231,7 @@ def _visible(request: HttpRequest, case_id: int) -> Case:
 @router.post("/uploads", response={201: UploadOut}, auth=_public_auth(), url_name="upload")
 def upload(request: HttpRequest, file: File[UploadedFile]) -> Status[dict[str, Any]]:
     """Upload one photo (JPEG, PNG or WebP); name its `key` in a report or a result."""
+    _limited(request, "photo.upload")
     photo = photo_upload(actor=_user(request), upload=file)
     return Status(
         201,
@@ -251,7 +260,9 @@ def create(
     body: CaseIn,
 ) -> HttpResponse:
     """Report a problem. Anyone may report through `resident_web` (also anonymously, with
-    contact details); the other channels need their role. Send an `Idempotency-Key` to make
+    contact details or `anonymous: true`); `open311` only through the Open311 interface with
+    an application key; the other channels need their role (403 naming `channel`). Each
+    channel has its rate limit (429 with `Retry-After`). Send an `Idempotency-Key` to make
     retries safe."""
     from gridlink.api import api
 
@@ -533,6 +544,7 @@ def _tracked(code: str) -> Case:
 @router.get("/track/{code}", response=PublicCaseOut, auth=None, url_name="track")
 def track(request: HttpRequest, code: str) -> dict[str, Any]:
     """The public view of a case by tracking code: state and public timeline only."""
+    _limited(request, "track.lookup")
     return public_case_out(_tracked(code))
 
 
@@ -540,6 +552,7 @@ def track(request: HttpRequest, code: str) -> dict[str, Any]:
              url_name="track_feedback")  # fmt: skip
 def track_feedback(request: HttpRequest, code: str, body: FeedbackIn) -> dict[str, Any]:
     """The reporter rates a closed case: satisfaction and whether it was solved."""
+    _limited(request, "track.feedback")
     case = _tracked(code)
     case_transition(
         actor=None,

@@ -11,12 +11,26 @@ is untrusted input, so `photo_store` checks it in this order and refuses with `P
    text file renamed ``x.jpg`` is refused. Only JPEG, PNG and WebP are accepted (an MPO, the
    multi-picture JPEG some phone cameras write, counts as JPEG; its first picture is kept).
 3. **Pixel count** (`too_many_pixels`): `Image.open` reads only the header, so width × height
-   is checked against `GRIDLINK_PHOTO_MAX_PIXELS` *before* any pixel is decoded. A
-   "decompression bomb" – a few kilobytes of PNG that decode to gigabytes – is refused without
-   being inflated. Pillow's own bomb guard (`DecompressionBombError`, and the warning it gives
-   below that, turned into an error here) gives the same refusal.
+   is checked *before* any pixel is decoded: at most `GRIDLINK_PHOTO_MAX_PIXELS` (24 MP) for
+   PNG and WebP, `GRIDLINK_PHOTO_MAX_PIXELS_JPEG` (50 MP) for JPEG. Phone cameras write 12 MP
+   (4032 × 3024) by default and 48–50 MP in their full-resolution modes, always as JPEG (or
+   HEIC, which we do not take); a PNG from a phone is a screenshot of a few megapixels. A
+   "decompression bomb" – 105 KB of PNG that decode to 6000 × 6000 pixels, or a few kilobytes
+   that decode to gigabytes – is refused in milliseconds without being inflated. Pillow's own
+   bomb guard (`DecompressionBombError`, and the warning it gives below that, turned into an
+   error here) gives the same refusal.
 4. **Integrity** (`not_an_image`): `verify()` on one open, then a fresh open and a full
    `load()`, so truncated or corrupt files are refused before anything is stored.
+
+Decoding is bounded in cost and memory: a JPEG is decoded at the smallest DCT scale (½, ¼
+or ⅛, Pillow's `draft`) that still covers the stored size (`GRIDLINK_PHOTO_MAX_SIDE`, 4032:
+a 12 MP phone photo's longer side), so a 50 MP photo (8160 × 6120, decoded at 4080 × 3060,
+stored at 4032 × 3024) costs about what a 12 MP one does; PNG and WebP decode in full,
+within their 24 MP cap (at most ~100 MB of pixels). At most `GRIDLINK_PHOTO_DECODE_SLOTS`
+photos are decoded at once in one process (threads wait up to
+`GRIDLINK_PHOTO_DECODE_WAIT_SECONDS` for a turn, then get a 503 with `Retry-After`), and the
+callers count each upload against the client's rate limit (`photo.upload` in
+`gridlink.core.ratelimit`).
 
 The stored image is always re-encoded from its pixels, never copied: EXIF (whose GPS tags would
 give away where a reporter lives – photos are often taken from home), XMP, ICC profiles and
@@ -34,11 +48,15 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import re
 import secrets
 import struct
+import threading
 import warnings
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -78,6 +96,20 @@ class PhotoTooLarge(PhotoRejected):
     status = 413
 
 
+class PhotoBusy(DomainError):
+    """Every decoding slot of this process stayed busy; the client may retry shortly."""
+
+    status = 503
+    retry_after = 5
+
+    def __init__(self, *, field: str) -> None:
+        super().__init__(
+            gettext("Too many photos are being processed right now; try again in a few seconds."),
+            code="busy",
+            field=field,
+        )
+
+
 class PhotoNotFound(DomainError):
     status = 404
 
@@ -99,9 +131,10 @@ def photo_store(*, upload: File[bytes] | bytes, field: str = "photos") -> Stored
     """Check `upload`, re-encode it without metadata and save it; see the module docstring."""
     data = _read_bounded(upload=upload, field=field)
     pillow_format = _checked_format(data=data, field=field)
-    image = _decoded(data=data, field=field)
     stored_format, content_type, extension = _ACCEPTED[pillow_format]
-    encoded, width, height = _reencoded(image=image, stored_format=stored_format)
+    with decode_slot(field=field):
+        image = _decoded(data=data, field=field, jpeg=stored_format == "JPEG")
+        encoded, width, height = _reencoded(image=image, stored_format=stored_format)
 
     month = timezone.localdate()
     name = f"{PHOTO_DIR}/{month:%Y}/{month:%m}/{secrets.token_hex(16)}.{extension}"
@@ -114,6 +147,32 @@ def photo_store(*, upload: File[bytes] | bytes, field: str = "photos") -> Stored
         size=len(encoded),
         sha256=hashlib.sha256(encoded).hexdigest(),
     )
+
+
+_slots_lock = threading.Lock()
+_slots: tuple[int, threading.BoundedSemaphore] | None = None
+
+
+def _decode_slots() -> threading.BoundedSemaphore:
+    """This process's decoding slots (made on first use: settings are read at call time)."""
+    global _slots
+    size = max(1, int(settings.GRIDLINK_PHOTO_DECODE_SLOTS))
+    with _slots_lock:
+        if _slots is None or _slots[0] != size:
+            _slots = (size, threading.BoundedSemaphore(size))
+        return _slots[1]
+
+
+@contextmanager
+def decode_slot(*, field: str) -> Iterator[None]:
+    """Hold one of the process's decoding slots; `PhotoBusy` if none frees up in time."""
+    slots = _decode_slots()
+    if not slots.acquire(timeout=settings.GRIDLINK_PHOTO_DECODE_WAIT_SECONDS):
+        raise PhotoBusy(field=field)
+    try:
+        yield
+    finally:
+        slots.release()
 
 
 def photo_open(*, name: str) -> File[Any]:
@@ -166,8 +225,14 @@ def _read_bounded(*, upload: File[bytes] | bytes, field: str) -> bytes:
     return data
 
 
-def _too_many_pixels(*, field: str) -> PhotoRejected:
-    max_pixels: int = settings.GRIDLINK_PHOTO_MAX_PIXELS
+def _max_pixels(pillow_format: str | None) -> int:
+    if pillow_format in ("JPEG", "MPO"):
+        return int(settings.GRIDLINK_PHOTO_MAX_PIXELS_JPEG)
+    return int(settings.GRIDLINK_PHOTO_MAX_PIXELS)
+
+
+def _too_many_pixels(*, field: str, pillow_format: str | None = None) -> PhotoRejected:
+    max_pixels = _max_pixels(pillow_format)
     return PhotoRejected(
         gettext("The photo has too many pixels; the limit is %(limit)s megapixels.")
         % {"limit": f"{max_pixels / 1_000_000:g}"},
@@ -198,13 +263,14 @@ def _checked_format(*, data: bytes, field: str) -> str:
             code="unsupported_format",
             field=field,
         )
-    if width * height > settings.GRIDLINK_PHOTO_MAX_PIXELS:
-        raise _too_many_pixels(field=field)
+    if width * height > _max_pixels(pillow_format):
+        raise _too_many_pixels(field=field, pillow_format=pillow_format)
     return pillow_format
 
 
-def _decoded(*, data: bytes, field: str) -> Image.Image:
-    """Verify the file's structure, then decode all of its pixels."""
+def _decoded(*, data: bytes, field: str, jpeg: bool) -> Image.Image:
+    """Verify the file's structure, then decode its pixels (a JPEG at the smallest scale
+    that still covers the stored size)."""
     damaged = gettext("The image file is damaged or incomplete.")
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -213,12 +279,24 @@ def _decoded(*, data: bytes, field: str) -> Image.Image:
                 image.verify()
             # `verify()` leaves the image unusable; decoding needs a fresh open.
             with Image.open(io.BytesIO(data)) as image:
+                if jpeg:
+                    image.draft("RGB", _draft_size(image.size))
                 image.load()
                 return ImageOps.exif_transpose(image)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise _too_many_pixels(field=field) from exc
         except (*_UNREADABLE, UnidentifiedImageError) as exc:
             raise PhotoRejected(damaged, code="not_an_image", field=field) from exc
+
+
+def _draft_size(size: tuple[int, int]) -> tuple[int, int]:
+    """The smallest decoded size we accept from a JPEG: the size it is stored at (longer
+    side `GRIDLINK_PHOTO_MAX_SIDE`); Pillow's `draft` picks the smallest DCT scale at or
+    above it."""
+    width, height = size
+    floor = settings.GRIDLINK_PHOTO_MAX_SIDE
+    ratio = min(1.0, floor / max(width, height, 1))
+    return max(1, math.ceil(width * ratio)), max(1, math.ceil(height * ratio))
 
 
 def _reencoded(*, image: Image.Image, stored_format: str) -> tuple[bytes, int, int]:
@@ -231,7 +309,8 @@ def _reencoded(*, image: Image.Image, stored_format: str) -> tuple[bytes, int, i
 
     max_side: int = settings.GRIDLINK_PHOTO_MAX_SIDE
     if max(image.size) > max_side:
-        image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+        # `reducing_gap`: first shrink by whole factors (cheap), then resample the rest.
+        image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS, reducing_gap=3.0)
 
     # Some encoders fall back on `info` for what is not passed (the JPEG comment, the PNG ICC
     # profile, …); with it emptied, only the options below reach the file.
@@ -240,7 +319,7 @@ def _reencoded(*, image: Image.Image, stored_format: str) -> tuple[bytes, int, i
     if stored_format == "JPEG":
         image.save(buffer, format="JPEG", quality=85, optimize=True)
     elif stored_format == "PNG":
-        image.save(buffer, format="PNG", optimize=True)
+        image.save(buffer, format="PNG", compress_level=6)  # `optimize` costs seconds
     else:
         image.save(buffer, format="WEBP", quality=85)
     return buffer.getvalue(), image.width, image.height

@@ -333,3 +333,20 @@ class WorkingHours(models.Model):
             (self.morning_start, self.morning_end),
             (self.afternoon_start, self.afternoon_end),
         )
+
+
+class RateBucket(models.Model):
+    """One client's count of requests in one rate limit's current window
+    (`gridlink.core.ratelimit`). `key` is "<limit>:<keyed hash of the client>" — no raw
+    address or username is stored. Rows whose window has ended are deleted by the periodic
+    `purge_rate_buckets` job."""
+
+    key = models.CharField(max_length=120, unique=True)
+    hits = models.PositiveIntegerField(default=0)
+    window_ends_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("rate-limit bucket")
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.hits} until {self.window_ends_at:%Y-%m-%d %H:%M:%S}"

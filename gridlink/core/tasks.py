@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from gridlink.core.audit import audit_record
 from gridlink.core.ledger import CHAINS, ChainBroken, chain_prune, chain_verify
+from gridlink.core.ratelimit import rate_buckets_purge
 
 
 @task()
@@ -56,7 +57,14 @@ def prune_logs() -> dict[str, object]:
     return pruned
 
 
+@task()
+def purge_rate_buckets() -> int:
+    """Delete the rate-limit buckets whose window has ended (`core.ratelimit`)."""
+    return rate_buckets_purge()
+
+
 PERIODIC = {
     "verify_logs": (verify_logs, dt.timedelta(hours=6)),
     "prune_logs": (prune_logs, dt.timedelta(days=1)),
+    "purge_rate_buckets": (purge_rate_buckets, dt.timedelta(minutes=10)),
 }

@@ -53,6 +53,7 @@ from gridlink.demo.case_texts import CategoryScript
 from gridlink.demo.plan.tables import random_mobile, random_person_name
 from gridlink.geo.locator import locator
 from gridlink.geo.models import Area, Department, Level
+from gridlink.open311.services import DEMO_KEY_ID
 from gridlink.registry.models import Building
 
 S = State
@@ -331,7 +332,10 @@ class _Seeder:
                 Channel.SENSOR: f"IOT-{rng.randrange(16**6):06X}",
                 Channel.MEDIA: "",
             }[Channel(channel)]
-        case = case_create(actor=actor, report=report, ip=None, now=self.at).case
+        application = DEMO_KEY_ID if channel == Channel.OPEN311 else None
+        case = case_create(
+            actor=actor, report=report, ip=None, application=application, now=self.at
+        ).case
         self.places[case.pk] = building
         return case
 

@@ -5,10 +5,8 @@ duplicate check and Idempotency-Key."""
 from __future__ import annotations
 
 import datetime as dt
-import math
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,16 +15,10 @@ from gridlink.cases.attributes import attribute_value_from_text
 from gridlink.cases.models import CasePhoto, CategoryAttribute, Channel
 from gridlink.cases.photos import photo_delete
 from gridlink.cases.selectors import taxonomy_current
-from gridlink.cases.services.intake import (
-    Created,
-    RateLimited,
-    Report,
-    case_create,
-    photo_upload,
-)
+from gridlink.cases.services.intake import Created, Report, case_create, photo_upload
 from gridlink.core.audit import audit_record
 from gridlink.core.errors import DomainError
-from gridlink.core.models import AuditEvent
+from gridlink.core.ratelimit import RateLimited, named_client, rate_hit, rate_peek
 from gridlink.open311.models import KEY_PREFIX, ClientApplication
 from gridlink.open311.params import NewRequest
 
@@ -108,23 +100,6 @@ def client_application_ensure_demo() -> tuple[ClientApplication, str]:
 # --- Service requests ---------------------------------------------------------------------------
 
 
-def _rate_limit(application: ClientApplication, now: dt.datetime) -> None:
-    """At most `GRIDLINK_OPEN311_RATE_PER_HOUR` requests per application per hour, counted
-    from the audit log (no extra table)."""
-    limit = settings.GRIDLINK_OPEN311_RATE_PER_HOUR
-    since = now - dt.timedelta(hours=1)
-    times = list(
-        AuditEvent.objects.filter(
-            action=REQUEST_CREATED, target_id=application.key_id, at__gte=since
-        )
-        .order_by("-at")
-        .values_list("at", flat=True)[:limit]
-    )
-    if len(times) >= limit:
-        wait = (min(times) + dt.timedelta(hours=1) - now).total_seconds()
-        raise RateLimited(max(1, math.ceil(wait)))
-
-
 def _typed_attributes(service_code: str, given: dict[str, list[str]]) -> dict[str, Any]:
     """Open311 sends every attribute as text; the intake checks typed values."""
     version = taxonomy_current()
@@ -149,16 +124,22 @@ def service_request_create(
     now: dt.datetime | None = None,
 ) -> Created:
     """Create a case from an Open311 `POST requests` on behalf of `application` (the actor:
-    no signed-in user). `media` is an uploaded photo (the multipart extension). A given
+    no signed-in user). The request counts against the application's limit
+    (`GRIDLINK_OPEN311_RATE_PER_HOUR`, through the intake's channel rule), a photo also
+    against its upload limit. `media` is an uploaded photo (the multipart extension). A given
     `media_url` is kept as the description's last line: gridlink stores only photos whose
     bytes it has checked itself, and does not fetch other servers' URLs."""
     now = now or timezone.now()
-    _rate_limit(application, now)
     description = new.description
     if new.media_url:
         description = f"{description}\n{new.media_url}" if description else new.media_url
     photo: CasePhoto | None = None
     if media is not None:
+        client = named_client(f"open311:{application.key_id}")
+        wait = rate_peek("intake.open311", client=client)
+        if wait is not None:  # no photo is decoded for a request the intake would refuse
+            raise RateLimited(wait)
+        rate_hit("photo.upload", client=client)
         photo = photo_upload(actor=None, upload=media, field_name="media")
     report = Report(
         channel=Channel.OPEN311,
@@ -181,7 +162,7 @@ def service_request_create(
             report=report,
             ip=ip,
             idempotency_key=idempotency_key,
-            client=f"open311:{application.key_id}",
+            application=application.key_id,
             now=now,
         )
     except Exception:

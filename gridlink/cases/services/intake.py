@@ -5,16 +5,21 @@ use it, the sub-class (current taxonomy), its extra attributes, the text, the lo
 point or a building's standard address → the grid), the photos, the contact details — then
 writes the case, its first timeline event and outbox entry in one transaction.
 
+Each channel has one rule in `CHANNEL_RULES`: who may report through it (anyone, an Open311
+client application, or staff with a role over the grid), what it needs of the reporter's
+contact details, whether it needs the other system's order number, and its rate limit. A
+caller who may not use the channel is refused first (403, field `channel`), before anything
+is counted or checked; then the request counts against the channel's limit (429 with the
+seconds to wait, `gridlink.core.ratelimit`), so a refused report counts too.
+
 `Idempotency-Key`: a retried create with the same key and the same body returns the first
-case and writes nothing; the same key with a different body is refused. Public intake is
-rate-limited per client (`GRIDLINK_INTAKE_RATE_PER_HOUR`).
+case and writes nothing (and counts nothing); the same key with a different body is refused.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import hmac
 import json
 import math
 import secrets
@@ -24,11 +29,13 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
+from gridlink.accounts.permissions import roles_of
 from gridlink.accounts.roles import Role
 from gridlink.cases.attributes import attribute_value_problem
 from gridlink.cases.models import (
@@ -47,6 +54,8 @@ from gridlink.cases.services.effects import photos_claim
 from gridlink.cases.services.events import event_record
 from gridlink.cases.workflow import State
 from gridlink.core.errors import DomainError, NotPermitted
+from gridlink.core.ratelimit import RateLimited as RateLimited  # re-exported for the callers
+from gridlink.core.ratelimit import client_key, named_client, rate_hit
 from gridlink.core.validators import validate_mobile
 from gridlink.geo.locator import PointOutsideGrids, locator
 from gridlink.geo.models import Area, Level
@@ -59,18 +68,53 @@ TITLE_MAX = 100
 TRACKING_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I
 TRACKING_LENGTH = 12  # 60 random bits: the code is the reporter's only key to the case
 
-# Who may report through each channel (besides residents and the public on resident_web).
-CHANNEL_ROLES: dict[str, frozenset[str]] = {
-    Channel.RESIDENT_WEB: frozenset(),  # anyone, also anonymous
-    Channel.OPEN311: frozenset(),  # anyone, through the Open311 interface
-    Channel.GRID_PATROL: frozenset({Role.GRID_WORKER}),
-    Channel.HOTLINE: frozenset({Role.HOTLINE_OPERATOR}),
-    Channel.HIGHER_AUTHORITY: frozenset({Role.DISPATCHER}),
-    Channel.SENSOR: frozenset({Role.DISPATCHER}),
-    Channel.MEDIA: frozenset({Role.DISPATCHER, Role.HOTLINE_OPERATOR}),
+
+class Caller(models.TextChoices):
+    """Who may report through a channel (`ChannelRule.caller`)."""
+
+    ANYONE = "anyone", _lazy("anyone, also anonymously")
+    APPLICATION = "application", _lazy("an Open311 client application, through /open311/")
+    STAFF = "staff", _lazy("a signed-in account with one of the roles over the grid")
+
+
+class Contact(models.TextChoices):
+    """What a report must say about its reporter (`ChannelRule.contact`)."""
+
+    # Not signed in: a phone or e-mail address, or `anonymous: true` said explicitly.
+    PHONE_OR_EMAIL_OR_ANONYMOUS = "phone_or_email_or_anonymous"
+    OPTIONAL = "optional"  # contact details may be given; none → the report is anonymous
+    STAFF = "staff"  # the signed-in account reports; contact details are the caller's note
+
+
+@dataclass(frozen=True)
+class ChannelRule:
+    caller: Caller
+    roles: frozenset[str] = frozenset()  # for Caller.STAFF: one of these over the grid
+    contact: Contact = Contact.STAFF
+    external_number: bool = False  # the other system's order number is required
+    limit: str = "intake.staff"  # the rate limit (gridlink.core.ratelimit.LIMITS)
+
+
+# The one table of intake channels: who may use each, what contact it needs, its limit.
+CHANNEL_RULES: dict[str, ChannelRule] = {
+    Channel.RESIDENT_WEB: ChannelRule(
+        Caller.ANYONE, contact=Contact.PHONE_OR_EMAIL_OR_ANONYMOUS, limit="intake.public"
+    ),
+    Channel.OPEN311: ChannelRule(
+        Caller.APPLICATION, contact=Contact.OPTIONAL, limit="intake.open311"
+    ),
+    Channel.GRID_PATROL: ChannelRule(Caller.STAFF, frozenset({Role.GRID_WORKER})),
+    Channel.HOTLINE: ChannelRule(
+        Caller.STAFF, frozenset({Role.HOTLINE_OPERATOR}), external_number=True
+    ),
+    Channel.HIGHER_AUTHORITY: ChannelRule(
+        Caller.STAFF, frozenset({Role.DISPATCHER}), external_number=True
+    ),
+    Channel.SENSOR: ChannelRule(Caller.STAFF, frozenset({Role.DISPATCHER}), external_number=True),
+    Channel.MEDIA: ChannelRule(Caller.STAFF, frozenset({Role.DISPATCHER, Role.HOTLINE_OPERATOR})),
 }
-PUBLIC_CHANNELS = frozenset({Channel.RESIDENT_WEB, Channel.OPEN311})
-NEEDS_EXTERNAL_NUMBER = frozenset({Channel.HOTLINE, Channel.HIGHER_AUTHORITY, Channel.SENSOR})
+PUBLIC_CHANNELS = frozenset(c for c, r in CHANNEL_RULES.items() if r.caller != Caller.STAFF)
+NEEDS_EXTERNAL_NUMBER = frozenset(c for c, r in CHANNEL_RULES.items() if r.external_number)
 
 
 class InvalidFields(DomainError):
@@ -82,18 +126,6 @@ class InvalidFields(DomainError):
         first = errors[0]
         super().__init__(str(first["message"]), code=str(first["code"]), field=first["field"])
         self.errors = errors
-
-
-class RateLimited(DomainError):
-    status = 429
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(
-            _("Too many reports from this client; try again in %(s)s seconds.")
-            % {"s": retry_after},
-            code="rate_limited",
-        )
-        self.retry_after = retry_after
 
 
 @dataclass
@@ -140,13 +172,6 @@ class _Errors:
             raise InvalidFields(self.items)
 
 
-def client_key(*, actor: User | None, ip: str | None) -> str:
-    """A keyed hash naming the client (no raw IP is stored)."""
-    raw = f"user:{actor.pk}" if actor is not None and actor.is_authenticated else f"ip:{ip}"
-    key = settings.SECRET_KEY.encode()
-    return hmac.new(key, raw.encode(), hashlib.sha256).hexdigest()[:32]
-
-
 def tracking_code_new() -> str:
     return "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(TRACKING_LENGTH))
 
@@ -157,18 +182,20 @@ def case_create(
     report: Report,
     ip: str | None = None,
     idempotency_key: str = "",
-    client: str | None = None,
+    application: str | None = None,
     now: dt.datetime | None = None,
 ) -> Created:
     """Create a case in state `reported` (see the module docstring).
 
-    `client` names the calling client for rate limits and idempotency keys when it is not
-    the account or the IP address (an Open311 application: "open311:<key id>").
+    `application` is the key id of the Open311 client application the caller has
+    authenticated (`gridlink.open311.services`): the only way to report through the
+    "open311" channel, and the client its rate limit and idempotency keys belong to.
     """
     now = now or timezone.now()
     actor = actor if actor is not None and actor.is_authenticated else None
-    if client is not None:
-        client = hashlib.sha256(client.encode()).hexdigest()[:32]
+    rule = _channel_rule(report.channel, actor, application)
+    if application is not None:
+        client = named_client(f"open311:{application}")
     else:
         client = client_key(actor=actor, ip=ip)
     owner = f"user:{actor.pk}" if actor is not None else f"anon:{client}"
@@ -177,9 +204,8 @@ def case_create(
         replay = _replay(owner, idempotency_key, fingerprint)
         if replay is not None:
             return Created(case=replay, replayed=True, duplicates=[])
-    category, grid, building, attributes = _checked(report, actor)
-    if report.channel == Channel.RESIDENT_WEB:  # Open311 limits per application itself
-        _rate_limit(client, now)
+    rate_hit(rule.limit, client=client, now=now)
+    category, grid, building, attributes = _checked(report, actor, rule)
     try:
         with transaction.atomic():
             case = _write(report, actor, category, grid, building, attributes, client, now)
@@ -194,6 +220,39 @@ def case_create(
             raise
         return Created(case=replay, replayed=True, duplicates=[])
     return Created(case=case, replayed=False, duplicates=duplicates_of(case))
+
+
+def _channel_rule(channel: str, actor: User | None, application: str | None) -> ChannelRule:
+    """The channel's rule, if this caller may use the channel at all (the grid is checked
+    later, with the location)."""
+    rule = CHANNEL_RULES.get(channel)
+    if rule is None:
+        raise InvalidFields(
+            [{"code": "unknown", "field": "channel", "message": _("Unknown channel.")}]
+        )
+    label = Channel(channel).label
+    if rule.caller == Caller.APPLICATION and application is None:
+        raise NotPermitted(
+            _(
+                "Reports through '%(channel)s' come only through the Open311 interface "
+                "(/open311/v2/requests) with an application's api_key."
+            )
+            % {"channel": label},
+            code="channel_not_permitted",
+            field="channel",
+        )
+    if rule.caller == Caller.STAFF and (actor is None or not (roles_of(actor) & rule.roles)):
+        raise NotPermitted(
+            _("Reporting through '%(channel)s' needs one of these roles: %(roles)s.")
+            % {"channel": label, "roles": _role_labels(rule.roles)},
+            code="channel_not_permitted",
+            field="channel",
+        )
+    return rule
+
+
+def _role_labels(roles: frozenset[str]) -> str:
+    return ", ".join(str(Role(r).label) for r in sorted(roles))
 
 
 def _replay(owner: str, key: str, fingerprint: str) -> Case | None:
@@ -214,23 +273,10 @@ def _replay(owner: str, key: str, fingerprint: str) -> Case | None:
     return record.case
 
 
-def _rate_limit(client: str, now: dt.datetime) -> None:
-    since = now - dt.timedelta(hours=1)
-    limit = settings.GRIDLINK_INTAKE_RATE_PER_HOUR
-    times = list(
-        Case.objects.filter(intake_client=client, created_at__gte=since)
-        .order_by("-created_at")
-        .values_list("created_at", flat=True)[:limit]
-    )
-    if len(times) >= limit:
-        wait = (min(times) + dt.timedelta(hours=1) - now).total_seconds()
-        raise RateLimited(max(1, math.ceil(wait)))
-
-
-def _checked(report: Report, actor: User | None) -> tuple[Category, Area, Any, dict[str, Any]]:
+def _checked(
+    report: Report, actor: User | None, rule: ChannelRule
+) -> tuple[Category, Area, Any, dict[str, Any]]:
     errors = _Errors()
-    if report.channel not in Channel.values:
-        errors.add("channel", _("Unknown channel."), "unknown")
     category = _category(report.category_code, errors)
     description = report.description.strip()
     if not description:
@@ -245,18 +291,18 @@ def _checked(report: Report, actor: User | None) -> tuple[Category, Area, Any, d
     if len(report.title.strip()) > TITLE_MAX:
         errors.add("title", _("The title is at most %(max)s characters.") % {"max": TITLE_MAX},
                    "too_long")  # fmt: skip
-    if report.channel in NEEDS_EXTERNAL_NUMBER and not report.external_number.strip():
+    if rule.external_number and not report.external_number.strip():
         errors.add("external_number", _("This channel needs the external order number."),
                    "required")  # fmt: skip
     if len(report.external_number) > 64:
         errors.add("external_number", _("At most 64 characters."), "too_long")
-    _contact(report, actor, errors)
+    _contact(report, actor, rule, errors)
     grid, building = _location(report, errors)
     attributes = _attributes(category, report.attributes, errors) if category else {}
     errors.raise_if_any()
     if category is None or grid is None or report.lat is None or report.lon is None:
         raise DomainError(_("The report is incomplete."))  # unreachable: errors raised above
-    _channel_permission(report.channel, actor, grid)
+    _channel_permission(report.channel, rule, actor, grid)
     return category, grid, building, attributes
 
 
@@ -282,7 +328,7 @@ def _category(code: str, errors: _Errors) -> Category | None:
     return category
 
 
-def _contact(report: Report, actor: User | None, errors: _Errors) -> None:
+def _contact(report: Report, actor: User | None, rule: ChannelRule, errors: _Errors) -> None:
     if len(report.reporter_name) > 50:
         errors.add("reporter_name", _("At most 50 characters."), "too_long")
     if report.reporter_phone:
@@ -295,7 +341,7 @@ def _contact(report: Report, actor: User | None, errors: _Errors) -> None:
             validate_email(report.reporter_email)
         except ValidationError:
             errors.add("reporter_email", _("Enter a valid e-mail address."), "invalid")
-    public = report.channel == Channel.RESIDENT_WEB and actor is None
+    public = rule.contact == Contact.PHONE_OR_EMAIL_OR_ANONYMOUS and actor is None
     if public and not report.anonymous and not (report.reporter_phone or report.reporter_email):
         errors.add(
             "reporter_phone",
@@ -371,9 +417,10 @@ def _localised(zh: str, en: str) -> str:
     return zh if (get_language() or "zh").startswith("zh") else en
 
 
-def _channel_permission(channel: str, actor: User | None, grid: Area) -> None:
-    needed = CHANNEL_ROLES.get(channel, frozenset())
-    if not needed:
+def _channel_permission(channel: str, rule: ChannelRule, actor: User | None, grid: Area) -> None:
+    """Staff channels: one of the rule's roles over the report's grid."""
+    needed = rule.roles
+    if rule.caller != Caller.STAFF:
         return
     probe = Case(grid=grid, reporter_id=None)
     if actor is None or not case_roles(actor, probe) & needed:
@@ -381,7 +428,7 @@ def _channel_permission(channel: str, actor: User | None, grid: Area) -> None:
             _("Reporting through '%(channel)s' needs one of these roles over this grid: %(roles)s.")
             % {
                 "channel": Channel(channel).label,
-                "roles": ", ".join(str(Role(r).label) for r in sorted(needed)),
+                "roles": _role_labels(needed),
             },
             code="channel_not_permitted",
             field="channel",

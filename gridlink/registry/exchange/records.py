@@ -8,7 +8,13 @@ the same checks, the same natural key, the same scope rule. Two things differ fr
 - the scope is where the actor holds `registry.edit` (not `registry.import`), over the
   record's grid before and after the change;
 - every problem is raised at once, as `InvalidFields` (400), or as `OutOfScope` (403) —
-  and then nothing at all is written.
+  and then nothing at all is written;
+- a create checks its values **first**, on their own (`_values_checked`), and only then
+  looks at what is stored: an invalid record is a 400 whether or not its natural key belongs
+  to a record outside the caller's scope, so a probe learns nothing from bad values. A valid
+  create refused as outside the scope (which may mean the key is stored elsewhere) is
+  recorded in the audit log (`registry.create_refused`) and counted per caller: beyond
+  `GRIDLINK_REGISTRY_REFUSALS_PER_HOUR` such refusals the caller gets 429 instead.
 
 Values are what a JSON body holds: text (as in a file's cell), a number, a list of codes
 for a list column (`tags`), or null for a blank cell.
@@ -18,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.db.models import Model
@@ -28,11 +34,21 @@ from django.utils.translation import ngettext
 from gridlink.accounts.roles import Cap
 from gridlink.core.audit import audit_record
 from gridlink.core.errors import DomainError, NotPermitted
-from gridlink.registry.exchange.cells import LIST_SEPARATORS, RowErrors
+from gridlink.core.ratelimit import RateLimited, client_key, rate_hit, rate_peek
+from gridlink.registry.exchange.cells import LIST_SEPARATORS, RowErrors, RowParser
 from gridlink.registry.exchange.kinds import KindSpec, kind_spec
 from gridlink.registry.exchange.lookups import AreaIndex, Scope
 from gridlink.registry.exchange.readers import NUL, cell_text, nul_message
-from gridlink.registry.exchange.rows import CREATED, HANDLERS, UNCHANGED, RowPipeline, may_write
+from gridlink.registry.exchange.rows import (
+    CREATED,
+    HANDLERS,
+    UNCHANGED,
+    RowOutcome,
+    RowPipeline,
+    full_clean,
+    may_write,
+)
+from gridlink.registry.exchange.upserts import Handler
 
 if TYPE_CHECKING:
     from gridlink.accounts.permissions import AnyUser
@@ -133,6 +149,28 @@ def registry_upsert(
     if key is None:
         for column in spec.missing(values):
             errors.add(column, _("A value is required."), code="required")
+    if actor is not None and key is None:
+        wait = rate_peek("registry.refusal", client=client_key(actor=actor))
+        if wait is not None:
+            raise RateLimited(wait)
+    try:
+        outcome = _upsert(actor, kind, spec, cells, errors, key, ip)
+    except OutOfScope as refusal:
+        if key is None and actor is not None:
+            _create_refused(actor, kind, refusal, ip)
+        raise
+    return UpsertResult(outcome.outcome, outcome.instance, outcome.changed)
+
+
+def _upsert(
+    actor: AnyUser | None,
+    kind: str,
+    spec: KindSpec,
+    cells: dict[str, str],
+    errors: RowErrors,
+    key: str | None,
+    ip: str | None,
+) -> RowOutcome:
     with transaction.atomic():
         handler = HANDLERS[kind](
             scope=Scope(actor, Cap.REGISTRY_EDIT), areas=AreaIndex(complete=False)
@@ -149,6 +187,11 @@ def registry_upsert(
             cells[spec.key] = key
         lookup_key = handler.key(cells)
         handler.prefetch({lookup_key} if lookup_key and NUL not in lookup_key else set(), [cells])
+        if key is None:
+            # The values first, on their own: the same answer whether or not the key is stored.
+            _values_checked(handler, cells, errors)
+            if errors:
+                raise InvalidFields(_as_dicts(errors))
         if key is not None and handler.existing(key) is None:
             raise RecordNotFound(
                 _("No record has this %(column)s.") % {"column": spec.key},
@@ -170,7 +213,32 @@ def registry_upsert(
                 data={"outcome": outcome.outcome, "fields": list(outcome.changed)},
                 ip=ip,
             )
-    return UpsertResult(outcome.outcome, outcome.instance, outcome.changed)
+    return outcome
+
+
+def _values_checked(handler: Handler[Any], cells: dict[str, str], errors: RowErrors) -> None:
+    """Parse and check a new record's values on a fresh instance, without looking at any
+    stored record of that key; every problem goes to `errors`."""
+    parser = RowParser(cells, errors)
+    parsed = handler.parse(parser, None)
+    instance = handler.model()
+    for name, value in parser.fields.items():
+        setattr(instance, name, value)
+    handler.check(instance, parser)
+    full_clean(handler, instance, parsed, errors)
+
+
+def _create_refused(actor: AnyUser, kind: str, refusal: OutOfScope, ip: str | None) -> None:
+    """Log a create refused as outside the scope and count it (429 beyond the limit)."""
+    audit_record(
+        actor=actor,
+        action="registry.create_refused",
+        target_type=kind,
+        data={"field": refusal.field},
+        ip=ip,
+        outcome="refused",
+    )
+    rate_hit("registry.refusal", client=client_key(actor=actor))
 
 
 def _cells(spec: KindSpec, values: Mapping[str, object], errors: RowErrors) -> dict[str, str]:

@@ -113,7 +113,7 @@ class RowPipeline:
             errors.refuse(handler.scope_column, handler.scope_message())
             return None
         handler.check(instance, parser)
-        _full_clean(handler, instance, parsed, errors)
+        full_clean(handler, instance, parsed, errors)
         if errors:
             _restore(instance, originals)
             return None
@@ -154,7 +154,7 @@ def _restore(instance: Model, originals: dict[str, Any]) -> None:
         setattr(instance, attname, value)
 
 
-def _full_clean(handler: Handler[Any], instance: Model, parsed: Parsed, errors: RowErrors) -> None:
+def full_clean(handler: Handler[Any], instance: Model, parsed: Parsed, errors: RowErrors) -> None:
     """Run the model's validators and clean(), reporting each message under its column."""
     reported = set(errors.by_column)
     exclude = set(handler.resolved) | parsed.exclude

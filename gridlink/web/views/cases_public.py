@@ -27,11 +27,12 @@ from gridlink.cases.selectors import (
     subclasses_of,
     taxonomy_current,
 )
-from gridlink.cases.services.intake import InvalidFields, RateLimited, case_create, photo_upload
+from gridlink.cases.services.intake import InvalidFields, case_create, photo_upload
 from gridlink.cases.services.transitions import StaleVersion, case_transition
 from gridlink.cases.workflow import Action, State
 from gridlink.core.audit import client_ip
 from gridlink.core.errors import DomainError
+from gridlink.core.ratelimit import RateLimited, client_key, rate_hit
 from gridlink.geo.models import Area, Level
 from gridlink.web.case_forms import CategorySearchForm, RateForm, ReportForm, TrackForm
 from gridlink.web.maps import Projection, SvgMap, area_map, polygons_of
@@ -150,13 +151,34 @@ def put_errors(form: ReportForm, exc: DomainError) -> None:
 
 
 def upload_photos(request: HttpRequest, files: list[Any], field_name: str) -> list[str]:
-    """Store each uploaded photo (`photo_upload`); the keys go to the service."""
+    """Store each uploaded photo (`photo_upload`), each counted against the client's upload
+    limit; the keys go to the service."""
     actor = request.user if request.user.is_authenticated else None
-    return [photo_upload(actor=actor, upload=f, field_name=field_name).key for f in files]
+    keys = []
+    for f in files:
+        rate_hit("photo.upload", client=client_key(actor=actor, ip=client_ip(request.META)))
+        keys.append(photo_upload(actor=actor, upload=f, field_name=field_name).key)
+    return keys
 
 
-def intake(request: HttpRequest, form: ReportForm) -> tuple[Case | None, int]:
-    """Run a valid report form through the intake; the case, or None and a status."""
+def limited_page(request: HttpRequest, limit: str, code: str = "") -> HttpResponse | None:
+    """Count a public tracking request against `limit`; beyond it, the tracking form with
+    the refusal, 429 and the true Retry-After."""
+    try:
+        rate_hit(limit, client=client_key(actor=request.user, ip=client_ip(request.META)))
+    except RateLimited as exc:
+        form = TrackForm({"code": code or request.GET.get("code", "")})
+        form.is_valid()
+        form.add_error(None, exc.message)
+        response = render(request, "web/cases/track.html", {"form": form}, status=429)
+        response["Retry-After"] = str(exc.retry_after)
+        return response
+    return None
+
+
+def intake(request: HttpRequest, form: ReportForm) -> tuple[Case | None, int, int | None]:
+    """Run a valid report form through the intake: the case, or None, a status and (for
+    429) the seconds to wait."""
     try:
         keys = upload_photos(request, form.cleaned_data.get("photos") or [], "photos")
         created = case_create(
@@ -166,20 +188,20 @@ def intake(request: HttpRequest, form: ReportForm) -> tuple[Case | None, int]:
         )
     except RateLimited as exc:
         form.add_error(None, exc.message)
-        return None, 429
+        return None, 429, exc.retry_after
     except DomainError as exc:
         put_errors(form, exc)
-        return None, exc.status if exc.status == 403 else 200
-    return created.case, 201
+        return None, exc.status if exc.status == 403 else 200, None
+    return created.case, 201, None
 
 
 @never_cache
 @require_http_methods(["GET", "POST"])
 def report(request: HttpRequest) -> HttpResponse:
     form, category = report_form_for(request, ReportForm)
-    status = 200
+    status, wait = 200, None
     if request.method == "POST" and form.is_valid():
-        case, status = intake(request, form)
+        case, status, wait = intake(request, form)
         if case is not None:
             request.session[REPORT_DONE_KEY] = case.pk
             return redirect("web:report_done")
@@ -191,8 +213,8 @@ def report(request: HttpRequest) -> HttpResponse:
         "pin": district_pin_map(point),
     }
     response = render(request, "web/cases/report.html", context, status=status)
-    if status == 429:
-        response["Retry-After"] = "60"
+    if wait is not None:
+        response["Retry-After"] = str(wait)
     return response
 
 
@@ -247,6 +269,8 @@ def report_category(request: HttpRequest, code: str) -> HttpResponse:
 @require_GET
 def track(request: HttpRequest) -> HttpResponse:
     form = TrackForm(request.GET or None)
+    if form.is_bound and (refused := limited_page(request, "track.lookup")):
+        return refused
     if form.is_valid():
         code = form.cleaned_data["code"].strip().upper()
         if case_by_tracking_code(code) is not None:
@@ -258,6 +282,9 @@ def track(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def track_case(request: HttpRequest, code: str) -> HttpResponse:
+    limit = "track.feedback" if request.method == "POST" else "track.lookup"
+    if refused := limited_page(request, limit, code):
+        return refused
     case = case_by_tracking_code(code)
     if case is None:
         raise Http404(_("No case has this tracking code."))
