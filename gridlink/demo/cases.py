@@ -192,6 +192,7 @@ class _Seeder:
         self.base = timezone.now()
         self.at = self.base
         self.calendar = calendar_load()
+        self.rating_keys: dict[int, str] = {}  # case → the reporter's rating key
         self.staff = _Staff()
         version = taxonomy_current()
         present = set(
@@ -331,7 +332,10 @@ class _Seeder:
                 Channel.SENSOR: f"IOT-{rng.randrange(16**6):06X}",
                 Channel.MEDIA: "",
             }[Channel(channel)]
-        case = case_create(actor=actor, report=report, ip=None, now=self.at).case
+        created = case_create(actor=actor, report=report, ip=None, now=self.at)
+        case = created.case
+        if created.rating_key:
+            self.rating_keys[case.pk] = created.rating_key
         self.places[case.pk] = building
         return case
 
@@ -373,7 +377,8 @@ class _Seeder:
     def _act(self, case: Case, action: str, actor: User | None, inputs: dict[str, Any],
              *, by_code: bool = False) -> Case:  # fmt: skip
         return case_transition(actor=actor, case_id=case.pk, action=action,
-                               version=case.version, inputs=inputs, resident_by_code=by_code,
+                               version=case.version, inputs=inputs,
+                               rating_key=self.rating_keys[case.pk] if by_code else None,
                                now=self._tick(), calendar=self.calendar)  # fmt: skip
 
     def _handler(self, case: Case) -> User:
@@ -499,7 +504,7 @@ class _Seeder:
         if case.channel in (Channel.RESIDENT_WEB, Channel.OPEN311):
             if case.reporter_id is not None:  # the signed-in resident rates their own case
                 return self._act(case, "rate", self.staff.users[case.reporter_id], inputs)
-            return self._act(case, "rate", None, inputs, by_code=True)  # by tracking code
+            return self._act(case, "rate", None, inputs, by_code=True)  # by rating key
         hotline = self.staff.need(Role.HOTLINE_OPERATOR, case.grid)  # 回访: a callback
         return self._act(case, "rate", hotline, inputs)
 

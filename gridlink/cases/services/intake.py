@@ -31,6 +31,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from gridlink.accounts.roles import Role
+from gridlink.cases.models import PUBLIC_CHANNELS as PUBLIC_CHANNELS
 from gridlink.cases.models import (
     Case,
     CasePhoto,
@@ -40,6 +41,7 @@ from gridlink.cases.models import (
     Datatype,
     IdempotencyRecord,
     PhotoStage,
+    rating_key_digest,
 )
 from gridlink.cases.permissions import case_roles
 from gridlink.cases.photos import photo_delete, photo_store
@@ -70,7 +72,7 @@ CHANNEL_ROLES: dict[str, frozenset[str]] = {
     Channel.SENSOR: frozenset({Role.DISPATCHER}),
     Channel.MEDIA: frozenset({Role.DISPATCHER, Role.HOTLINE_OPERATOR}),
 }
-PUBLIC_CHANNELS = frozenset({Channel.RESIDENT_WEB, Channel.OPEN311})
+RATING_KEY_LENGTH = 16  # 80 random bits, same alphabet; kept only as a hash
 NEEDS_EXTERNAL_NUMBER = frozenset({Channel.HOTLINE, Channel.HIGHER_AUTHORITY, Channel.SENSOR})
 
 
@@ -127,6 +129,8 @@ class Created:
     case: Case
     replayed: bool  # True: an earlier request with the same Idempotency-Key made it
     duplicates: list[Case]
+    # The reporter's rating key (public channels), in clear only here, once; "" on a replay.
+    rating_key: str = ""
 
 
 class _Errors:
@@ -150,6 +154,11 @@ def client_key(*, actor: User | None, ip: str | None) -> str:
 
 def tracking_code_new() -> str:
     return "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(TRACKING_LENGTH))
+
+
+def rating_key_new() -> str:
+    """A reporter's rating key: shown to them once, stored only as `rating_key_digest`."""
+    return "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(RATING_KEY_LENGTH))
 
 
 def case_create(
@@ -181,9 +190,11 @@ def case_create(
     category, grid, building, attributes = _checked(report, actor)
     if report.channel == Channel.RESIDENT_WEB:  # Open311 limits per application itself
         _rate_limit(client, now)
+    rating_key = rating_key_new() if report.channel in PUBLIC_CHANNELS else ""
     try:
         with transaction.atomic():
-            case = _write(report, actor, category, grid, building, attributes, client, now)
+            case = _write(report, actor, category, grid, building, attributes, client, now,
+                          rating_key)  # fmt: skip
             if idempotency_key:
                 IdempotencyRecord.objects.create(
                     owner=owner, key=idempotency_key, fingerprint=fingerprint, case=case
@@ -194,7 +205,7 @@ def case_create(
         if replay is None:
             raise
         return Created(case=replay, replayed=True, duplicates=[])
-    return Created(case=case, replayed=False, duplicates=duplicates_of(case))
+    return Created(case=case, replayed=False, duplicates=duplicates_of(case), rating_key=rating_key)
 
 
 def _replay(owner: str, key: str, fingerprint: str) -> Case | None:
@@ -426,6 +437,7 @@ def _write(
     attributes: dict[str, Any],
     client: str,
     now: dt.datetime,
+    rating_key: str,
 ) -> Case:
     photos = photos_claim(report.photo_keys, field_name="photo_keys")
     description = report.description.strip()
@@ -433,6 +445,7 @@ def _write(
     reporter = None if anonymous else actor
     case = Case.objects.create(
         tracking_code=_unique_tracking_code(),
+        rating_key_hash=rating_key_digest(rating_key) if rating_key else "",
         channel=report.channel,
         external_number=report.external_number.strip(),
         taxonomy_version=category.version,
