@@ -99,15 +99,17 @@ def event_record(
     )
     if photos:
         CasePhoto.objects.filter(pk__in=[p.pk for p in photos]).update(event=event)
+    # Only the reporter's own e-mail names the tracking code; with no address, no text.
     emails = [case.reporter_email] if public and case.reporter_email else []
+    state = case.get_state_display()
     outbox_put(
         topic=f"case.{kind}",
         payload=event_payload(case, event),
         emails=emails,
-        email_subject=f"[gridlink] {case.tracking_code}: {case.get_state_display()}",
-        email_body=(
-            f"{case.tracking_code} {case.title}\n{case.get_state_display()}\n{reason}".strip()
-        ),
+        email_subject=f"[gridlink] {case.tracking_code}: {state}" if emails else "",
+        email_body=f"{case.tracking_code} {case.title}\n{state}\n{reason}".strip()
+        if emails
+        else "",
     )
     for listener in EVENT_LISTENERS:
         listener(case, event)
