@@ -9,7 +9,6 @@ staff API response, staff page and outbox payload and looks for any of the codes
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import pytest
 import time_machine
@@ -45,15 +44,15 @@ def world(tree, personas):
 
 def test_no_staff_response_page_or_webhook_carries_a_tracking_code(world):
     anon = Client()
-    first = ok(report(anon, reporter_name="王小明", reporter_phone=PHONE, reporter_email=EMAIL), 201)
+    first = ok(
+        report(anon, reporter_name="王小明", reporter_phone=PHONE, reporter_email=EMAIL), 201
+    )
     # A second report of the same problem nearby: the duplicate offer names no code.
     second = ok(report(anon, description="小区门口垃圾堆放三天无人清理，气味很大！"), 201)
     assert first["id"] in [d["id"] for d in second["possible_duplicates"]]
     assert first["tracking_code"] not in str(second)
     mine = ok(report(world.client("resident"), reporter_phone=""), 201)
-    hotline = ok(
-        report(world.client("hotline"), channel="hotline", external_number="12345-1"), 201
-    )
+    hotline = ok(report(world.client("hotline"), channel="hotline", external_number="12345-1"), 201)
     patrol = ok(report(world.client("grid_worker"), channel="grid_patrol", reporter_phone=""), 201)
     codes = set(Case.objects.values_list("tracking_code", flat=True))
     assert len(codes) == 5
@@ -122,8 +121,13 @@ def test_the_staff_case_page_and_api_show_the_reporter_masked(world):
         for body in (page, api.content.decode()):
             assert PHONE not in body and EMAIL not in body and "王小明" not in body
         assert mask_phone(PHONE) in page and "w***@example.com" in page and "王**" in page
-        assert ok(api)["reporter"] == {"anonymous": False, "name": "王**", "has_email": True,
-                                       "phone": "139****5678", "email": "w***@example.com"}
+        assert ok(api)["reporter"] == {
+            "anonymous": False,
+            "name": "王**",
+            "has_email": True,
+            "phone": "139****5678",
+            "email": "w***@example.com",
+        }
     assert mask_phone(PHONE) == "139****5678"  # the one rule the registry uses too
 
 
