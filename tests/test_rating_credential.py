@@ -19,8 +19,10 @@ from django.utils import translation
 
 from gridlink.assessment.rollups import contributions_of
 from gridlink.cases.models import Case, CaseEvent
+from gridlink.open311.services import client_application_create
 from gridlink.outbox.models import OutboxEntry
 from tests.cases_support import act, build_world, ok, post_json, report, upload
+from tests.open311_support import post_request
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 MONDAY_9 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
@@ -210,3 +212,21 @@ def test_the_tracking_page_asks_for_the_rating_key(world):
     assert right.status_code == 302
     case.refresh_from_db()
     assert case.state == "evaluated"
+
+
+def test_an_open311_application_gets_the_rating_key_once_for_its_reporter(world):
+    api_key = client_application_create(actor=None, name="resident app")[1]
+    response = post_request(Client(), "json", api_key)
+    assert response.status_code == 201, response.content
+    [body] = response.json()
+    case = Case.objects.get(pk=int(body["service_request_id"]))
+    assert body["token"] == case.tracking_code
+    key = body["service_notice"].split("Rating key ")[1].split(":")[0]
+    assert case.rating_key_matches(key) and key != case.tracking_code
+    # The token lookup and the request itself never give the key out again.
+    for url in (f"/open311/v2/tokens/{case.tracking_code}.json",
+                f"/open311/v2/requests/{case.pk}.json"):  # fmt: skip
+        assert key not in Client().get(url).content.decode()
+    close(world, {"id": case.pk})
+    assert feedback(case.tracking_code).status_code == 400
+    assert ok(feedback(case.tracking_code, rating_key=key))["state"] == "evaluated"

@@ -21,8 +21,8 @@ from gridlink.core.models import AccessRecord
 from gridlink.outbox.models import OutboxEntry
 from gridlink.registry.masking import mask_phone
 from gridlink.registry.present import age_band
-from tests.cases_support import A11, act, build_world, ok, post_json, report
-from tests.factories import ResidentFactory, TagFactory
+from tests.cases_support import act, build_world, ok, post_json, report
+from tests.factories import ResidentFactory, TagFactory, UserFactory
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 MONDAY_9 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
@@ -83,10 +83,7 @@ def test_no_staff_response_page_or_webhook_carries_a_tracking_code(world):
                 bodies.append((f"{person} {url}", response.content.decode()))
     assert len(bodies) > 40  # the sweep read real pages, not only refusals
     root = Client()
-    from django.contrib.auth import get_user_model
-
-    admin = get_user_model().objects.create_superuser("root2", "r@example.com", "x")
-    root.force_login(admin)
+    root.force_login(UserFactory(username="root2", is_staff=True, is_superuser=True))
     for url in ["/admin/cases/case/", f"/admin/cases/case/{first['id']}/change/"]:
         response = root.get(url)
         assert response.status_code == 200
@@ -184,4 +181,3 @@ def test_birth_years_only_for_those_who_may_see_the_minor_tag(world):
         assert "2015" not in listed
         page = world.client(person).get(f"/registry/residents/{resident.pk}/").content.decode()
         assert "2015" not in page and band in page
-    assert A11  # the point of the case tests' grid is the resident's grid too

@@ -156,9 +156,9 @@ def case_list(request: AuthedRequest) -> HttpResponse:
         cases = cases.filter(supervised=True)
     text = (data.get("q") or "").strip()
     if text:
-        cases = cases.filter(
-            Q(tracking_code__iexact=text) | Q(title__icontains=text) | Q(address__icontains=text)
-        )
+        number = text.removeprefix("#")  # staff find a case by its number, not by a code
+        by_number = Q(pk=int(number)) if number.isdigit() and len(number) < 12 else Q(pk__in=[])
+        cases = cases.filter(by_number | Q(title__icontains=text) | Q(address__icontains=text))
     tab = data.get("tab") or "mine"
     after = data.get("after")
     if tab == "mine":
