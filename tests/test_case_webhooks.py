@@ -263,9 +263,10 @@ def test_reporter_with_an_address_is_mailed_public_events_only(world):
     h_um = world.client("h_UM")
     case = ok(h_um.get(f"/api/v1/cases/{case['id']}"))
     case = ok(act(h_um, case, "return_not_our_duty", reason="内部理由：非本单位职责"))
-    entry = entries_of(code)[-1]
+    entry = entries_of(created["id"])[-1]
     assert entry.topic == "case.return_not_our_duty"
     assert entry.emails == []
+    assert entry.email_subject == entry.email_body == ""  # no recipient: no text, no code
     assert deliver() == []
     assert Delivery.objects.filter(email=address).count() == 4
     assert not Delivery.objects.filter(entry=entry).exists()
