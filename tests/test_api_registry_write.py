@@ -71,7 +71,9 @@ def test_a_grid_worker_creates_a_resident_in_their_grid(client, personas, tree):
     assert body["id"] == resident.pk
     assert body["id_number"] == "370211********1233"
     assert body["phone"] == "138****8000"
-    assert (body["sex"], body["birth_year"], body["tags"]) == ("M", 1990, ["volunteer"])
+    # No minor_under_14 tag is granted to the grid worker here: an age band, not the year.
+    assert (body["sex"], body["birth_year"], body["tags"]) == ("M", None, ["volunteer"])
+    assert body["age_band"] == "35-59"
     assert ID_NUMBER not in r.content.decode() and "13800138000" not in r.content.decode()
     assert (resident.phone, resident.birth_date) == ("13800138000", dt.date(1990, 1, 1))
 

@@ -22,7 +22,8 @@ def test_superuser_sees_cases_read_only(world):
     c.force_login(admin_user)
     listing = c.get("/admin/cases/case/")
     assert listing.status_code == 200
-    assert created["tracking_code"] in listing.content.decode()
+    assert f"/admin/cases/case/{created['id']}/change/" in listing.content.decode()
+    assert created["tracking_code"] not in listing.content.decode()  # the reporter's code
     page = c.get(f"/admin/cases/case/{created['id']}/change/")
     assert page.status_code == 200
     body = page.content.decode()

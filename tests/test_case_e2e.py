@@ -57,12 +57,14 @@ def task_step(client: Client, case: dict[str, Any], dept_id: int, step: str, **b
     )
 
 
-def feedback(anon: Client, code: str, satisfaction: str, solved: bool) -> dict[str, Any]:
+def feedback(
+    anon: Client, code: str, satisfaction: str, solved: bool, rating_key: str
+) -> dict[str, Any]:
     return ok(
         post_json(
             anon,
             f"/api/v1/track/{code}/feedback",
-            {"satisfaction": satisfaction, "solved": solved},
+            {"satisfaction": satisfaction, "solved": solved, "rating_key": rating_key},
         )
     )
 
@@ -134,7 +136,7 @@ def test_joint_case_from_report_to_supervision(world):
     with time_machine.travel(MONDAY_9, tick=False) as clock:
         anon = Client()
         created = ok(report(anon), 201)
-        code = created["tracking_code"]
+        code, rating_key = created["tracking_code"], created["rating_key"]
         assert created["version"] == 1
 
         # 1–3: accept, file, dispatch to urban management, which returns it.
@@ -258,7 +260,7 @@ def test_joint_case_from_report_to_supervision(world):
 
         # The reporter is dissatisfied: redo by the same unit.
         assert ok(anon.get(f"/api/v1/track/{code}"))["can_rate"] is True
-        public = feedback(anon, code, "dissatisfied", False)
+        public = feedback(anon, code, "dissatisfied", False, rating_key)
         assert public["state"] == "reopened"
         case = fetch(disp, case)
         assert case["state"] == "reopened"
@@ -285,7 +287,7 @@ def test_joint_case_from_report_to_supervision(world):
         case = ok(act(disp, fetch(disp, case), "close"))
 
         # Dissatisfied again: reopened and under supervision.
-        public = feedback(anon, code, "dissatisfied", False)
+        public = feedback(anon, code, "dissatisfied", False, rating_key)
         assert public["state"] == "reopened"
         case = fetch(disp, case)
 
@@ -319,9 +321,7 @@ def test_joint_case_from_report_to_supervision(world):
     # of each event carries versions 1, 2, …, N in order.
     assert case["version"] == len(events)
     entries = [
-        e
-        for e in OutboxEntry.objects.order_by("id")
-        if e.payload.get("tracking_code") == case["tracking_code"]
+        e for e in OutboxEntry.objects.order_by("id") if e.payload.get("case_id") == case["id"]
     ]
     assert [e.topic for e in entries] == [f"case.{k}" for k in JOINT_TIMELINE]
     assert [e.payload["version"] for e in entries] == list(range(1, len(events) + 1))
@@ -339,7 +339,8 @@ def test_joint_case_from_report_to_supervision(world):
     # The supervision flag shows in the staff list filter.
     world.clients.clear()  # the sessions were opened in frozen time
     listed = ok(world.client("district_disp").get("/api/v1/cases?supervised=true"))
-    assert [c["tracking_code"] for c in listed["items"]] == [code]
+    assert [c["id"] for c in listed["items"]] == [created["id"]]
+    assert listed["items"][0]["tracking_code"] is None  # staff never see the reporter's code
 
 
 def test_patrol_report_handled_on_the_spot_and_verified_by_another_grid_worker(world):

@@ -522,7 +522,7 @@ def test_dispatcher_merges_and_the_child_follows_the_parent(world):
     assert merged["state"] == "merged"
 
     public = ok(Client().get(f"/api/v1/track/{child['tracking_code']}"))
-    assert public["merged_into"] == parent["tracking_code"]
+    assert public["merged_into"] == str(parent["id"])  # the case number, not its code
     assert public["state"] == "accepted"  # the parent's state
     parent_events = [e for e in public["timeline"] if e["merged_case"]]
     assert [e["kind"] for e in parent_events] == ["reported", "accept"]

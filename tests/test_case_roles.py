@@ -247,6 +247,11 @@ def _prepare(action: Action, role: Role, in_scope: bool, w: World) -> tuple[Any,
     case_id = w.cases[SOURCE[action]]
     reporter = actor if role == Role.RESIDENT and in_scope else w.reporter
     fields: dict[str, Any] = {"reporter": reporter}
+    if action == A.RATE:
+        # Who rates depends on the channel (`rating_roles`): the resident rates their own
+        # public report, the hotline operator calls back on any other case. The crossings
+        # are refused in tests/test_rating_credential.py.
+        fields["channel"] = "resident_web" if role == Role.RESIDENT else "grid_patrol"
     if action in UNIT_ACTIONS and role == Role.COMMUNITY_STAFF:
         # A community office handling at its own level: the unit is community A1.
         fields.update(level="community", unit_department=None, unit_area=w.tree.communities[0])

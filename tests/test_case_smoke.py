@@ -24,7 +24,7 @@ def test_simple_loop(world):
     anon = Client()
     created = ok(report(anon), 201)
     assert created["state"] == "reported"
-    code = created["tracking_code"]
+    code, rating_key = created["tracking_code"], created["rating_key"]
     disp = world.client("district_disp")
     case = ok(disp.get(f"/api/v1/cases/{created['id']}"))
     assert "accept" in case["allowed_actions"]
@@ -49,7 +49,7 @@ def test_simple_loop(world):
     rated = ok(
         anon.post(
             f"/api/v1/track/{code}/feedback",
-            data={"satisfaction": "satisfied", "solved": True},
+            data={"satisfaction": "satisfied", "solved": True, "rating_key": rating_key},
             content_type="application/json",
         )
     )

@@ -99,12 +99,8 @@ def serve() -> Iterator[Callable[[int], Receiver]]:
         server.server_close()
 
 
-def entries_of(tracking_code: str) -> list[OutboxEntry]:
-    return [
-        e
-        for e in OutboxEntry.objects.order_by("id")
-        if e.payload.get("tracking_code") == tracking_code
-    ]
+def entries_of(case_id: int) -> list[OutboxEntry]:
+    return [e for e in OutboxEntry.objects.order_by("id") if e.payload.get("case_id") == case_id]
 
 
 def test_case_reported_webhook_is_retried_until_the_receiver_accepts(world, serve):
@@ -150,7 +146,8 @@ def test_case_reported_webhook_is_retried_until_the_receiver_accepts(world, serv
         assert envelope["delivery_id"] == str(delivery.delivery_id)
         assert envelope["topic"] == "case.reported"
         payload = envelope["payload"]
-        assert payload["tracking_code"] == created["tracking_code"]
+        assert "tracking_code" not in payload  # the reporter's, not the receiver's
+        assert created["tracking_code"] not in r.body.decode()
         assert payload["case_id"] == created["id"]
         assert payload["state"] == "reported"
         assert payload["event"] == "reported"
@@ -225,16 +222,16 @@ def test_a_successful_transition_writes_exactly_one_entry(world):
     assert entry.payload["version"] == case["version"] == 2
     assert entry.payload["state"] == "accepted"
     assert entry.payload["from_state"] == "reported"
-    assert entry.payload["tracking_code"] == created["tracking_code"]
+    assert entry.payload["case_id"] == created["id"] and "tracking_code" not in entry.payload
     assert entry.payload["public"] is True
     assert entry.emails == []  # the reporter left a phone number, no address
 
     # The dispatch also writes one, with the next version.
     case = ok(act(disp, case, "file"))
     case = ok(act(disp, case, "dispatch", unit_id=f"department:{world.departments['UM'].pk}"))
-    topics = [e.topic for e in entries_of(created["tracking_code"])]
+    topics = [e.topic for e in entries_of(created["id"])]
     assert topics == ["case.reported", "case.accept", "case.file", "case.dispatch"]
-    versions = [e.payload["version"] for e in entries_of(created["tracking_code"])]
+    versions = [e.payload["version"] for e in entries_of(created["id"])]
     assert versions == [1, 2, 3, 4]
 
 
@@ -266,9 +263,10 @@ def test_reporter_with_an_address_is_mailed_public_events_only(world):
     h_um = world.client("h_UM")
     case = ok(h_um.get(f"/api/v1/cases/{case['id']}"))
     case = ok(act(h_um, case, "return_not_our_duty", reason="内部理由：非本单位职责"))
-    entry = entries_of(code)[-1]
+    entry = entries_of(created["id"])[-1]
     assert entry.topic == "case.return_not_our_duty"
     assert entry.emails == []
+    assert entry.email_subject == entry.email_body == ""  # no recipient: no text, no code
     assert deliver() == []
     assert Delivery.objects.filter(email=address).count() == 4
     assert not Delivery.objects.filter(entry=entry).exists()

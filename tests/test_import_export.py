@@ -855,6 +855,7 @@ def test_resident_export_is_masked_scoped_and_logged(personas, people, tmp_path,
         "name",
         "sex",
         "birth_year",
+        "age_band",
         "phone",
         "household_number",
         "grid_code",
@@ -865,9 +866,11 @@ def test_resident_export_is_masked_scoped_and_logged(personas, people, tmp_path,
     by_id = {r[0]: r for r in rows[1:]}
     assert set(by_id) == {mask_id_number(ID_1), mask_id_number(ID_2)}
     row_a = by_id[mask_id_number(ID_1)]
-    assert row_a[4] == mask_phone("13812345678")
-    assert row_a[5] == "H-A"
-    assert row_a[9] == "elderly"  # the sensitive tag is not granted to the admin role
+    assert row_a[3] == ""  # no minor_under_14 tag is granted to the admin role: no year
+    assert row_a[4] in {"0-17", "18-34", "35-59", "60+"}
+    assert row_a[5] == mask_phone("13812345678")
+    assert row_a[6] == "H-A"
+    assert row_a[10] == "elderly"  # the sensitive tag is not granted to the admin role
     record = AccessRecord.objects.order_by("-seq").first()
     assert record.kind == "export" and record.subject_type == "resident"
     assert record.subject_ids == sorted([in_a.pk, in_b.pk])

@@ -237,16 +237,19 @@ def test_buttons_are_the_allowed_actions(world):
 
 def test_my_queue_lists_what_the_user_can_act_on(world):
     case = file_report()
+    link = f'href="/cases/{case.pk}/"'  # staff see the case number, never the tracking code
     disp = english(world.people["district_disp"]).get("/cases/")
-    assert case.tracking_code in disp.content.decode()
+    assert link in disp.content.decode() and case.tracking_code not in disp.content.decode()
     supervisor = english(world.personas.supervisor).get("/cases/")
-    assert case.tracking_code in supervisor.content.decode()  # may supervise it
+    assert link in supervisor.content.decode()  # may supervise it
     handler = english(world.people["h_UM"]).get("/cases/?tab=all")
-    assert case.tracking_code not in handler.content.decode()
+    assert link not in handler.content.decode()
     filtered = english(world.people["district_disp"]).get("/cases/?tab=all&state=closed")
-    assert case.tracking_code not in filtered.content.decode()
-    text = english(world.people["district_disp"]).get(f"/cases/?tab=all&q={case.tracking_code}")
-    assert case.tracking_code in text.content.decode()
+    assert link not in filtered.content.decode()
+    text = english(world.people["district_disp"]).get(f"/cases/?tab=all&q=%23{case.pk}")
+    assert link in text.content.decode()
+    by_code = english(world.people["district_disp"]).get(f"/cases/?tab=all&q={case.tracking_code}")
+    assert link not in by_code.content.decode()
 
 
 def test_keyset_paging_of_the_work_list(world, settings):
@@ -272,6 +275,8 @@ def test_keyset_paging_of_the_work_list(world, settings):
 def test_full_loop_through_the_web_forms(world):
     reporter = english()
     case = file_report(reporter, photos=[photo()])
+    done = reporter.get("/report/done/").content.decode()
+    rating_key = done.split('id="rating-key">')[1].split("<")[0].strip()
     disp = english(world.people["district_disp"])
     page = disp.get(f"/cases/{case.pk}/")
     assert 'name="version" value="1"' in page.content.decode()
@@ -287,7 +292,8 @@ def test_full_loop_through_the_web_forms(world):
 
     handler = english(world.people["h_UM"])
     inbox = handler.get("/cases/inbox/")
-    assert case.tracking_code in inbox.content.decode()
+    assert f"#{case.pk}" in inbox.content.decode()
+    assert case.tracking_code not in inbox.content.decode()
     assert buttons(handler.get(f"/cases/{case.pk}/")) == {
         "sign_for",
         "return_not_our_duty",
@@ -318,7 +324,8 @@ def test_full_loop_through_the_web_forms(world):
     bad = reporter.post(f"/track/{case.tracking_code}/", {"satisfaction": "great"})
     assert bad.status_code == 200 and bad.context["rate_form"].errors
     rated = reporter.post(
-        f"/track/{case.tracking_code}/", {"satisfaction": "satisfied", "solved": "yes"}
+        f"/track/{case.tracking_code}/",
+        {"satisfaction": "satisfied", "solved": "yes", "rating_key": rating_key},
     )
     assert rated.status_code == 302
     case.refresh_from_db()
@@ -364,7 +371,8 @@ def test_merge_from_the_duplicate_panel(world):
     second = acted(disp, second, "merge", parent_case_id=first.pk)
     assert second.state == "merged" and second.parent == first
     track = english().get(f"/track/{second.tracking_code}/")
-    assert first.tracking_code in track.content.decode()
+    assert f"#{first.pk}" in track.content.decode()  # the parent's number, not its code
+    assert first.tracking_code not in track.content.decode()
 
 
 def test_whistle_and_joint_tasks(world):
@@ -377,7 +385,7 @@ def test_whistle_and_joint_tasks(world):
     assert case.whistled and CaseTask.objects.filter(case=case).count() == 2
     co = CaseTask.objects.get(case=case, department=hs)
     hs_client = english(world.people["h_HS"])
-    assert co.case.tracking_code in hs_client.get("/cases/inbox/").content.decode()
+    assert f"#{co.case.pk}" in hs_client.get("/cases/inbox/").content.decode()
     page = hs_client.get(f"/cases/{case.pk}/")
     assert f"/cases/{case.pk}/tasks/{co.pk}/report_in/" in page.content.decode()
     case.refresh_from_db()

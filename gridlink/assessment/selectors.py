@@ -248,7 +248,7 @@ def indicator_cases(unit: Unit, period: Period, key: str, *, limit: int = 500) -
         for side, value in per_side.items():
             if value and len(found[side]) < limit:
                 case = f.case
-                found[side].append({"id": case.pk, "tracking_code": case.tracking_code,
+                found[side].append({"id": case.pk, "number": case.number,
                                     "title": case.title, "state": case.state,
                                     "value": value})  # fmt: skip
     return found

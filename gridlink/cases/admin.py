@@ -235,13 +235,15 @@ class CaseTaskInline(_ReadOnlyInline, TaskInlineBase):
 
 @admin.register(Case)
 class CaseAdmin(admin.ModelAdmin[Case]):
-    list_display = ("tracking_code", "title", "state", "level", "card", "supervised",
+    # The case number (id), never the reporter's tracking code or rating key.
+    list_display = ("id", "title", "state", "level", "card", "supervised",
                     "channel", "created_at")  # fmt: skip
     list_filter = ("state", "level", "card", "supervised", "channel", "whistled")
-    search_fields = ("tracking_code", "title", "external_number")
+    search_fields = ("=id", "title", "external_number")
     date_hierarchy = "created_at"
     inlines = [CaseTaskInline, CaseEventInline]
-    exclude = ("intake_client", "reporter_phone", "reporter_email", "reporter_name")
+    exclude = ("intake_client", "reporter_phone", "reporter_email", "reporter_name",
+               "tracking_code", "rating_key_hash")  # fmt: skip
     list_select_related = ("category",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Case]:

@@ -1,6 +1,11 @@
 """The case API: intake, lists with filters and keyset paging, detail with ETag and
 `allowed_actions`, transitions with a version check, joint-handling tasks, uploads, and the
-public tracking endpoints (no sign-in; the tracking code is the key).
+public tracking endpoints (no sign-in; the tracking code follows a case, the rating key
+rates it).
+
+Staff responses name a case by its number (`id`, `number`); the tracking code appears only
+in answers to its reporter (the create response, the reporter's own cases, the tracking
+endpoints), never in a staff list, detail, duplicate offer or merged-case link.
 
 Every write goes through `gridlink.cases.services`; reads through the scoped selectors, so a
 case outside the caller's scope is a 404.
@@ -30,10 +35,11 @@ from gridlink.cases.case_schemas import (
     FeedbackIn,
     PublicCaseOut,
     TaskActionIn,
+    UnmaskIn,
     UploadOut,
 )
-from gridlink.cases.models import Card, Case, CasePhoto, CaseTask
-from gridlink.cases.permissions import case_roles
+from gridlink.cases.models import PUBLIC_CHANNELS, Card, Case, CasePhoto, CaseTask
+from gridlink.cases.permissions import case_roles, sees_tracking_code
 from gridlink.cases.photos import photo_open
 from gridlink.cases.selectors import (
     case_by_tracking_code,
@@ -44,6 +50,7 @@ from gridlink.cases.selectors import (
 )
 from gridlink.cases.services.intake import Report, case_create, duplicates_of, photo_upload
 from gridlink.cases.services.joint import task_complete, task_rate, task_report_in
+from gridlink.cases.services.reporter import case_reporter_unmask, reporter_masked
 from gridlink.cases.services.transitions import case_allowed_actions, case_transition
 from gridlink.cases.workflow import Action, State
 from gridlink.core.audit import client_ip
@@ -98,7 +105,8 @@ def _limited(request: HttpRequest, limit: str) -> None:
 def case_out(case: Case, actor: Any, *, detail: bool = True) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": case.pk,
-        "tracking_code": case.tracking_code,
+        "number": case.number,
+        "tracking_code": case.tracking_code if sees_tracking_code(actor, case) else None,
         "version": case.version,
         "state": case.state,
         "state_label": str(case.get_state_display()),
@@ -134,7 +142,7 @@ def case_out(case: Case, actor: Any, *, detail: bool = True) -> dict[str, Any]:
         "satisfaction": case.satisfaction,
         "solved": case.solved,
         "parent_id": case.parent_id,
-        "reporter": _reporter(case),
+        "reporter": reporter_masked(case),
         "created_at": case.created_at.isoformat(),
         "updated_at": case.updated_at.isoformat(),
         "closed_at": _iso(case.closed_at),
@@ -148,20 +156,6 @@ def case_out(case: Case, actor: Any, *, detail: bool = True) -> dict[str, Any]:
         )
         out["events"] = [_event_out(e, staff=staff) for e in case_events_for(actor, case)]
     return out
-
-
-def _reporter(case: Case) -> dict[str, Any] | None:
-    """The reporter's contact details, always masked (an unmask with a stated purpose, like
-    the registry's, is not built yet)."""
-    if case.anonymous:
-        return {"anonymous": True}
-    phone = case.reporter_phone
-    return {
-        "anonymous": False,
-        "name": case.reporter_name[:1] + "*" * max(len(case.reporter_name) - 1, 0),
-        "phone": phone[:3] + "****" + phone[-4:] if len(phone) >= 11 else "",
-        "has_email": bool(case.reporter_email),
-    }
 
 
 def _task_out(t: CaseTask) -> dict[str, Any]:
@@ -277,8 +271,13 @@ def create(
         pk=created.case.pk
     )
     body_out = case_out(case, actor)
+    # The poster is the reporter on a public channel: they get the code, and the rating key
+    # once (not on a replay: only its hash is kept). Staff channels get neither.
+    public = case.channel in PUBLIC_CHANNELS
+    body_out["tracking_code"] = case.tracking_code if public else None
+    body_out["rating_key"] = created.rating_key or None
     body_out["possible_duplicates"] = [
-        {"id": d.pk, "tracking_code": d.tracking_code, "title": d.title,
+        {"id": d.pk, "number": d.number, "title": d.title,
          "distance_m": getattr(d, "distance_m", None), "state": d.state}
         for d in created.duplicates
     ]  # fmt: skip
@@ -360,9 +359,9 @@ def _filtered(request: HttpRequest, f: CaseFilters) -> Any:
             qs = qs.filter(**{f"created_at__date__{lookup}": day})
     if f.q.strip():
         text = f.q.strip()[:100]
-        qs = qs.filter(
-            Q(title__icontains=text) | Q(description__icontains=text) | Q(tracking_code=text)
-        )
+        number = text.removeprefix("#")
+        by_number = Q(pk=int(number)) if number.isdigit() and len(number) < 12 else Q(pk__in=[])
+        qs = qs.filter(Q(title__icontains=text) | Q(description__icontains=text) | by_number)
     return qs
 
 
@@ -386,7 +385,8 @@ def case_list(request: HttpRequest, filters: Query[CaseFilters]) -> dict[str, An
         "items": [
             {
                 "id": c.pk,
-                "tracking_code": c.tracking_code,
+                "number": c.number,
+                "tracking_code": c.tracking_code if sees_tracking_code(request.user, c) else None,
                 "version": c.version,
                 "state": c.state,
                 "title": c.title,
@@ -419,11 +419,22 @@ def case_duplicates(request: HttpRequest, case_id: int) -> list[dict[str, Any]]:
     case = _visible(request, case_id)
     visible = set(case_list_visible_to(request.user).values_list("pk", flat=True)[:10000])
     return [
-        {"id": d.pk, "tracking_code": d.tracking_code, "title": d.title, "state": d.state,
+        {"id": d.pk, "number": d.number, "title": d.title, "state": d.state,
          "distance_m": getattr(d, "distance_m", None)}
         for d in duplicates_of(case)
         if d.pk in visible
     ]  # fmt: skip
+
+
+@router.post("/cases/{case_id}/reporter/unmask", url_name="case_reporter_unmask")
+def reporter_unmask(request: HttpRequest, case_id: int, body: UnmaskIn) -> dict[str, str]:
+    """The reporter's name, phone and e-mail in full, for a stated `purpose` (e.g. a callback);
+    needs the unmask permission over the case's grid (or the case's hotline operator) and is
+    written to the access log either way."""
+    case = _visible(request, case_id)
+    return case_reporter_unmask(
+        actor=_staff(request), case=case, purpose=body.purpose, ip=client_ip(request.META)
+    )
 
 
 # --- Writing ---------------------------------------------------------------------------------
@@ -518,7 +529,7 @@ def public_case_out(case: Case) -> dict[str, Any]:
         "address": case.address,
         "created_at": case.created_at.isoformat(),
         "closed_at": _iso(shown.closed_at),
-        "merged_into": followed.tracking_code if followed else None,
+        "merged_into": followed.number if followed else None,  # never another reporter's code
         "can_rate": shown.state == State.CLOSED and followed is None,
         "satisfaction": case.satisfaction,
         "timeline": [
@@ -551,15 +562,24 @@ def track(request: HttpRequest, code: str) -> dict[str, Any]:
 @router.post("/track/{code}/feedback", response=PublicCaseOut, auth=None,
              url_name="track_feedback")  # fmt: skip
 def track_feedback(request: HttpRequest, code: str, body: FeedbackIn) -> dict[str, Any]:
-    """The reporter rates a closed case: satisfaction and whether it was solved."""
+    """The reporter rates a closed case: satisfaction and whether it was solved, with the
+    `rating_key` they were given when they reported (the tracking code alone is not enough)."""
     _limited(request, "track.feedback")
     case = _tracked(code)
+    inputs = body.dict()
+    key = str(inputs.pop("rating_key", "")).strip()
+    if not key:
+        raise DomainError(
+            "Give the rating key you were given when you reported.",
+            code="required",
+            field="rating_key",
+        )
     case_transition(
         actor=None,
         case_id=case.pk,
         action=Action.RATE,
         version=case.version,
-        inputs=body.dict(),
-        resident_by_code=True,
+        inputs=inputs,
+        rating_key=key,
     )
     return public_case_out(_tracked(code))

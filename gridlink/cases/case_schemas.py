@@ -56,6 +56,11 @@ class FeedbackIn(Schema):
     satisfaction: str = Field(max_length=30)
     solved: bool
     comment: str = Field(default="", max_length=500)
+    rating_key: str = Field(default="", max_length=40)  # given to the reporter, once
+
+
+class UnmaskIn(Schema):
+    purpose: str = Field(default="", max_length=400)  # the service names the real limits
 
 
 class EventOut(Schema):
@@ -99,7 +104,9 @@ class PhotoOut(Schema):
 
 class CaseOut(Schema):
     id: int
-    tracking_code: str
+    number: str
+    tracking_code: str | None  # only to the case's reporter
+    rating_key: str | None = None  # only in the create response, once
     version: int
     state: str
     state_label: str
@@ -148,7 +155,8 @@ class CaseOut(Schema):
 
 class CaseListItem(Schema):
     id: int
-    tracking_code: str
+    number: str
+    tracking_code: str | None  # only on the reporter's own cases
     version: int
     state: str
     title: str

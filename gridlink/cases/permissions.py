@@ -11,8 +11,11 @@ roles count on a given case:
   `case.unit_area` (a community office handling at its own level);
 - department roles count for the case's unit department and, for viewing and joint
   handling, for any department with a task on the case;
-- the reporter holds the resident role on their own case (anonymous reporters act by
-  tracking code, see `gridlink.cases.services.feedback`).
+- the reporter holds the resident role on their own case (anonymous reporters rate with
+  their rating key, see `case_transition(rating_key=...)`).
+
+Rating (评价/回访) has its own rule, `rating_roles`: on a case from a public channel only the
+reporter rates; on any other case only a hotline operator, as a callback (回访).
 
 Visibility follows the same rules (`case_visibility_q`): a case outside the actor's scope is
 "not found".
@@ -91,6 +94,8 @@ def case_roles(actor: AnyUser | None, case: Case, action: str | None = None) -> 
             action is None and department_id in _task_departments(case)
         ):
             roles.add(role)
+    if action == Action.RATE:
+        roles = rating_roles(case, roles)
     return roles
 
 
@@ -115,3 +120,44 @@ def case_visibility_q(actor: AnyUser) -> Q:
 
 def actor_departments(actor: AnyUser) -> list[int]:
     return sorted({d for role, d in department_roles(actor) if role in DEPARTMENT_ROLES})
+
+
+# --- The reporter's own things: rating, tracking code, contact details -------------------------
+
+
+def rating_roles(case: Case, roles: set[str]) -> set[str]:
+    """Who may rate `case`: on a public-channel case the reporter (their account or their
+    rating key), on any other case the hotline operator's callback. Staff never rate as the
+    resident, so a unit cannot rate its own work."""
+    from gridlink.cases.models import PUBLIC_CHANNELS
+
+    if case.channel in PUBLIC_CHANNELS:
+        return roles & {Role.RESIDENT}
+    return roles & {Role.HOTLINE_OPERATOR}
+
+
+def sees_tracking_code(actor: AnyUser | None, case: Case) -> bool:
+    """The tracking code is the reporter's: shown only to the signed-in reporter of a
+    public-channel case, never to staff."""
+    from gridlink.cases.models import PUBLIC_CHANNELS
+
+    return (
+        actor is not None
+        and actor.is_authenticated
+        and case.reporter_id is not None
+        and case.reporter_id == actor.pk
+        and case.channel in PUBLIC_CHANNELS
+    )
+
+
+def can_unmask_reporter(actor: AnyUser, case: Case) -> bool:
+    """Unmasking a reporter's contact: the registry's unmask capability over the case's grid,
+    or the hotline operator of the case (the callback)."""
+    from gridlink.accounts.permissions import can_in_area
+    from gridlink.accounts.roles import Cap
+
+    if not actor.is_authenticated or not actor.is_active:
+        return False
+    if actor.is_superuser or can_in_area(actor, Cap.REGISTRY_UNMASK, case.grid):
+        return True
+    return Role.HOTLINE_OPERATOR in case_roles(actor, case)

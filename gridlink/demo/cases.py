@@ -193,6 +193,7 @@ class _Seeder:
         self.base = timezone.now()
         self.at = self.base
         self.calendar = calendar_load()
+        self.rating_keys: dict[int, str] = {}  # case → the reporter's rating key
         self.staff = _Staff()
         version = taxonomy_current()
         present = set(
@@ -333,9 +334,12 @@ class _Seeder:
                 Channel.MEDIA: "",
             }[Channel(channel)]
         application = DEMO_KEY_ID if channel == Channel.OPEN311 else None
-        case = case_create(
+        created = case_create(
             actor=actor, report=report, ip=None, application=application, now=self.at
-        ).case
+        )
+        case = created.case
+        if created.rating_key:
+            self.rating_keys[case.pk] = created.rating_key
         self.places[case.pk] = building
         return case
 
@@ -377,7 +381,8 @@ class _Seeder:
     def _act(self, case: Case, action: str, actor: User | None, inputs: dict[str, Any],
              *, by_code: bool = False) -> Case:  # fmt: skip
         return case_transition(actor=actor, case_id=case.pk, action=action,
-                               version=case.version, inputs=inputs, resident_by_code=by_code,
+                               version=case.version, inputs=inputs,
+                               rating_key=self.rating_keys[case.pk] if by_code else None,
                                now=self._tick(), calendar=self.calendar)  # fmt: skip
 
     def _handler(self, case: Case) -> User:
@@ -503,7 +508,7 @@ class _Seeder:
         if case.channel in (Channel.RESIDENT_WEB, Channel.OPEN311):
             if case.reporter_id is not None:  # the signed-in resident rates their own case
                 return self._act(case, "rate", self.staff.users[case.reporter_id], inputs)
-            return self._act(case, "rate", None, inputs, by_code=True)  # by tracking code
+            return self._act(case, "rate", None, inputs, by_code=True)  # by rating key
         hotline = self.staff.need(Role.HOTLINE_OPERATOR, case.grid)  # 回访: a callback
         return self._act(case, "rate", hotline, inputs)
 

@@ -316,8 +316,13 @@ def _request_create(request: HttpRequest, fmt: str) -> HttpResponse:
             "service_request_id": str(case.pk),
             "token": case.tracking_code,
             "service_notice": _(
-                "Tracking code %(code)s: the reporter's key to follow and rate this request."
+                "Tracking code %(code)s: the reporter's key to follow this request. Rating key "
+                "%(key)s: give it only to the reporter; it is needed to rate the outcome and "
+                "is shown only now."
             )
+            % {"code": case.tracking_code, "key": created.rating_key}
+            if created.rating_key
+            else _("Tracking code %(code)s: the reporter's key to follow this request.")
             % {"code": case.tracking_code},
             "account_id": None,
         }

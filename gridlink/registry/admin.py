@@ -52,6 +52,7 @@ from gridlink.registry.models import (
     Resident,
     Tag,
 )
+from gridlink.registry.present import age_band, sees_birth_year
 
 _SEPARATORS = re.compile(r"[\s\-()+]")
 
@@ -294,6 +295,32 @@ class ResidentAdmin(MaskedAdmin):
     @admin.display(description=gettext_lazy("birth year"))
     def birth_year(self, obj: Resident) -> int | None:
         return obj.birth_date.year if obj.birth_date else None
+
+    @admin.display(description=gettext_lazy("age"))
+    def age_band(self, obj: Resident) -> str:
+        return age_band(obj.birth_date) if obj.birth_date else "—"
+
+    # The birth year only to who may see the minor_under_14 tag (docs/information-support.md):
+    # on a record, over its grid; in the list, superusers only; others see the age band.
+    def _years(self, request: HttpRequest, fields: Any, obj: Any = None) -> list[Any]:
+        grid = obj.grid if obj is not None else None
+        sees = request.user.is_superuser or (
+            grid is not None and sees_birth_year(request.user, grid)
+        )
+        return [f if sees or f != "birth_year" else "age_band" for f in fields]
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        return self._years(request, super().get_list_display(request))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = self._years(request, super().get_readonly_fields(request, obj), obj)
+        return [*fields, "age_band"] if "age_band" not in fields else fields
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [
+            (title, {**options, "fields": self._years(request, options["fields"], obj)})
+            for title, options in super().get_fieldsets(request, obj)
+        ]
 
     def identifier_search_message(self) -> str:
         return _(

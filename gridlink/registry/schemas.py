@@ -20,7 +20,8 @@ class ResidentOut(Schema):
     id: int
     name: str
     sex: str
-    birth_year: int
+    birth_year: int | None  # only to who may see the minor_under_14 tag
+    age_band: str
     id_number: str = Field(description="masked: first 6 and last 4 characters")
     phone: str = Field(description="masked: first 3 and last 4 digits")
     grid_code: str

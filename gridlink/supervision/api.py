@@ -55,7 +55,7 @@ def _name(user: Any) -> str | None:
 
 def _target(order: SupervisionOrder) -> str:
     if order.case is not None:
-        return f"{order.case.tracking_code} {order.case.title}"
+        return f"#{order.case.number} {order.case.title}"  # never the reporter's code
     unit = order.department or order.area
     return str(unit.name_zh) if unit is not None else ""
 

@@ -222,6 +222,12 @@ class RateForm(WebForm):
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+    rating_key = forms.CharField(
+        label=_("Rating key"),
+        help_text=_("The rating key you were given when you reported (not the tracking code)."),
+        max_length=40,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
+    )
 
     def inputs(self) -> dict[str, Any]:
         data = self.cleaned_data
@@ -230,6 +236,16 @@ class RateForm(WebForm):
             "solved": data["solved"],
             "comment": data.get("comment") or "",
         }
+
+
+class UnmaskForm(WebForm):
+    """Why the reporter's contact details are needed (logged with the access)."""
+
+    purpose = forms.CharField(
+        label=_("Purpose"),
+        help_text=_("For example: callback on this case."),
+        max_length=200,
+    )
 
 
 class CaseFilterForm(WebForm):

@@ -52,6 +52,11 @@ urlpatterns = [
     path("cases/<int:case_id>/", cases_staff.case_detail, name="case_detail"),
     path("cases/<int:case_id>/act/<str:action>/", cases_staff.case_act, name="case_act"),
     path(
+        "cases/<int:case_id>/reporter/unmask/",
+        cases_staff.case_reporter_unmask_view,
+        name="case_reporter_unmask",
+    ),
+    path(
         "cases/<int:case_id>/tasks/<int:task_id>/<str:step>/",
         cases_staff.task_act,
         name="case_task",

@@ -46,6 +46,7 @@ def test_resident_reports_with_a_photo_and_a_pin(live_server, world, page: Page,
     expect(page).to_have_url(re.compile(r"/report/done/$"))
     case = Case.objects.get()
     expect(page.locator("#tracking-code")).to_have_text(case.tracking_code)
+    expect(page.locator("#rating-key")).to_have_count(1)  # the rating key, shown once here
     assert case.grid == world.tree.grids[0]
     assert CasePhoto.objects.filter(case=case).count() == 1
     shot(page, "case-report-done")
@@ -73,8 +74,9 @@ def test_dispatcher_accepts_files_and_dispatches(live_server, world, page: Page,
     ).case
     sign_in(page, live_server.url, "district_disp")
     page.click("nav.main-nav a[href='/cases/']")
-    expect(page.locator("table.case-table")).to_contain_text(case.tracking_code)
-    page.click(f"text={case.tracking_code}")
+    expect(page.locator("table.case-table")).to_contain_text(f"#{case.pk}")
+    expect(page.locator("table.case-table")).not_to_contain_text(case.tracking_code)
+    page.click(f"a[href='/cases/{case.pk}/'] >> text=#{case.pk}")
     expect(page).to_have_url(re.compile(rf"/cases/{case.pk}/$"))
     expect(page.locator("svg.map-svg circle.map-marker")).to_have_count(1)
 

@@ -3,6 +3,7 @@ cases with their timeline, tasks, photos and idempotency records (`case.py`)."""
 
 from gridlink.cases.models.case import (
     OPEN_STATES,
+    PUBLIC_CHANNELS,
     Card,
     Case,
     CaseEvent,
@@ -14,6 +15,7 @@ from gridlink.cases.models.case import (
     PhotoStage,
     Satisfaction,
     TaskState,
+    rating_key_digest,
 )
 from gridlink.cases.models.routing import AREA_UNIT_LEVELS, RoutingRule, RoutingRuleQuerySet
 from gridlink.cases.models.taxonomy import (
@@ -41,6 +43,7 @@ __all__ = [
     "KIND_PREFIX",
     "LIST_DATATYPES",
     "OPEN_STATES",
+    "PUBLIC_CHANNELS",
     "STAGES",
     "Card",
     "Case",
@@ -66,5 +69,6 @@ __all__ = [
     "TaxonomyVersion",
     "TaxonomyVersionQuerySet",
     "Urgency",
+    "rating_key_digest",
     "values_problem",
 ]

@@ -10,6 +10,9 @@ the deadline can always be recomputed from the calendar; see docs/workflow.md.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -45,6 +48,13 @@ class Satisfaction(models.TextChoices):
 
 
 OPEN_STATES = frozenset(State) - FINAL_STATES
+# The channels a member of the public reports through: only their cases carry a rating key.
+PUBLIC_CHANNELS = frozenset({Channel.RESIDENT_WEB, Channel.OPEN311})
+
+
+def rating_key_digest(key: str) -> str:
+    """How a rating key is stored: its SHA-256 (the key has 80 random bits)."""
+    return hashlib.sha256(key.strip().upper().encode()).hexdigest()
 
 
 class CaseQuerySet(models.QuerySet["Case"]):
@@ -56,9 +66,15 @@ class CaseQuerySet(models.QuerySet["Case"]):
 
 
 class Case(models.Model):
-    """A case (案卷): one reported problem from intake to evaluation."""
+    """A case (案卷): one reported problem from intake to evaluation.
+
+    Staff know a case by its number (`number`, the primary key). The tracking code (查询码)
+    and the rating key (评价码) belong to the reporter: the code to follow the case, the key
+    to rate it. Neither is shown to staff; the key is kept only as a hash.
+    """
 
     tracking_code = models.CharField(_("tracking code"), max_length=16, unique=True)
+    rating_key_hash = models.CharField(max_length=64, blank=True, editable=False)
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
     external_number = models.CharField(
         _("external order number"), max_length=64, blank=True
@@ -190,7 +206,18 @@ class Case(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.tracking_code} {self.title}"
+        return f"#{self.pk} {self.title}"
+
+    @property
+    def number(self) -> str:
+        """The case number staff work with (案卷编号); never the reporter's tracking code."""
+        return str(self.pk or "")
+
+    def rating_key_matches(self, key: str) -> bool:
+        """Whether `key` is this case's rating key (compared in constant time)."""
+        if not self.rating_key_hash or not key:
+            return False
+        return hmac.compare_digest(self.rating_key_hash, rating_key_digest(key))
 
     @property
     def is_open(self) -> bool:

@@ -265,13 +265,13 @@ def _merge(step: Step) -> None:
     if step.actor is not None and Role.DISPATCHER not in case_roles(step.actor, parent):
         raise DomainError(_("No such case."), code="not_found", field="parent_case_id")
     case.parent = parent
-    step.data["parent"] = parent.tracking_code
+    step.data["parent"] = parent.pk  # case numbers: tracking codes are the reporters'
 
     def note_on_parent() -> None:
         parent.version += 1
         parent.save(update_fields=["version", "updated_at"])
         event_record(case=parent, kind="merged_in", actor=step.actor, actor_role=step.role,
-                     at=step.now, data={"child": case.tracking_code}, public=False)  # fmt: skip
+                     at=step.now, data={"child": case.pk}, public=False)  # fmt: skip
 
     step.follow_ups.append(note_on_parent)
 
@@ -507,6 +507,8 @@ def _rate(step: Step) -> None:
     case.callback_due_at = None
     step.data.update(satisfaction=satisfaction, solved=solved,
                      comment=_text(step.inputs, "comment", limit=500))  # fmt: skip
+    if step.role == Role.HOTLINE_OPERATOR:  # 回访: the operator's callback, not the resident
+        step.data["callback"] = True
     if satisfaction == Satisfaction.DISSATISFIED:
         case.dissatisfied_count += 1
         step.follow_ups.append(lambda: _redo_after_dissatisfaction(step))

@@ -4,6 +4,10 @@ Every change to a case writes one append-only `CaseEvent` and one outbox entry i
 caller's transaction (SPEC §6), so a webhook is sent exactly for what was committed.
 Public events also e-mail a reporter who left an address.
 
+The payload names the case by its number (`case_id`), never by the tracking code: webhook
+receivers are staff systems, and the code is the reporter's. Only the e-mail to the
+reporter's own address names the tracking code.
+
 Apps that keep figures derived from the timeline (assessment rollups) register a listener in
 `EVENT_LISTENERS` from their `AppConfig.ready()`; it runs in the same transaction, so the
 figures change exactly when the case does. Cases know nothing of those apps.
@@ -46,7 +50,6 @@ def case_snapshot(case: Case) -> dict[str, Any]:
 def event_payload(case: Case, event: CaseEvent) -> dict[str, Any]:
     return {
         "case_id": case.pk,
-        "tracking_code": case.tracking_code,
         "event_id": event.pk,
         "event": event.kind,
         "from_state": event.from_state,
@@ -96,15 +99,17 @@ def event_record(
     )
     if photos:
         CasePhoto.objects.filter(pk__in=[p.pk for p in photos]).update(event=event)
+    # Only the reporter's own e-mail names the tracking code; with no address, no text.
     emails = [case.reporter_email] if public and case.reporter_email else []
+    state = case.get_state_display()
     outbox_put(
         topic=f"case.{kind}",
         payload=event_payload(case, event),
         emails=emails,
-        email_subject=f"[gridlink] {case.tracking_code}: {case.get_state_display()}",
-        email_body=(
-            f"{case.tracking_code} {case.title}\n{case.get_state_display()}\n{reason}".strip()
-        ),
+        email_subject=f"[gridlink] {case.tracking_code}: {state}" if emails else "",
+        email_body=f"{case.tracking_code} {case.title}\n{state}\n{reason}".strip()
+        if emails
+        else "",
     )
     for listener in EVENT_LISTENERS:
         listener(case, event)

@@ -38,6 +38,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from gridlink.accounts.permissions import roles_of
 from gridlink.accounts.roles import Role
 from gridlink.cases.attributes import attribute_value_problem
+from gridlink.cases.models import PUBLIC_CHANNELS as PUBLIC_CHANNELS
 from gridlink.cases.models import (
     Case,
     CasePhoto,
@@ -46,6 +47,7 @@ from gridlink.cases.models import (
     Channel,
     IdempotencyRecord,
     PhotoStage,
+    rating_key_digest,
 )
 from gridlink.cases.permissions import case_roles
 from gridlink.cases.photos import photo_delete, photo_store
@@ -113,7 +115,7 @@ CHANNEL_RULES: dict[str, ChannelRule] = {
     Channel.SENSOR: ChannelRule(Caller.STAFF, frozenset({Role.DISPATCHER}), external_number=True),
     Channel.MEDIA: ChannelRule(Caller.STAFF, frozenset({Role.DISPATCHER, Role.HOTLINE_OPERATOR})),
 }
-PUBLIC_CHANNELS = frozenset(c for c, r in CHANNEL_RULES.items() if r.caller != Caller.STAFF)
+RATING_KEY_LENGTH = 16  # 80 random bits, same alphabet; kept only as a hash
 NEEDS_EXTERNAL_NUMBER = frozenset(c for c, r in CHANNEL_RULES.items() if r.external_number)
 
 
@@ -158,6 +160,8 @@ class Created:
     case: Case
     replayed: bool  # True: an earlier request with the same Idempotency-Key made it
     duplicates: list[Case]
+    # The reporter's rating key (public channels), in clear only here, once; "" on a replay.
+    rating_key: str = ""
 
 
 class _Errors:
@@ -174,6 +178,11 @@ class _Errors:
 
 def tracking_code_new() -> str:
     return "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(TRACKING_LENGTH))
+
+
+def rating_key_new() -> str:
+    """A reporter's rating key: shown to them once, stored only as `rating_key_digest`."""
+    return "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(RATING_KEY_LENGTH))
 
 
 def case_create(
@@ -206,9 +215,11 @@ def case_create(
             return Created(case=replay, replayed=True, duplicates=[])
     rate_hit(rule.limit, client=client, now=now)
     category, grid, building, attributes = _checked(report, actor, rule)
+    rating_key = rating_key_new() if report.channel in PUBLIC_CHANNELS else ""
     try:
         with transaction.atomic():
-            case = _write(report, actor, category, grid, building, attributes, client, now)
+            case = _write(report, actor, category, grid, building, attributes, client, now,
+                          rating_key)  # fmt: skip
             if idempotency_key:
                 IdempotencyRecord.objects.create(
                     owner=owner, key=idempotency_key, fingerprint=fingerprint, case=case
@@ -219,7 +230,7 @@ def case_create(
         if replay is None:
             raise
         return Created(case=replay, replayed=True, duplicates=[])
-    return Created(case=case, replayed=False, duplicates=duplicates_of(case))
+    return Created(case=case, replayed=False, duplicates=duplicates_of(case), rating_key=rating_key)
 
 
 def _channel_rule(channel: str, actor: User | None, application: str | None) -> ChannelRule:
@@ -444,6 +455,7 @@ def _write(
     attributes: dict[str, Any],
     client: str,
     now: dt.datetime,
+    rating_key: str,
 ) -> Case:
     photos = photos_claim(report.photo_keys, field_name="photo_keys")
     description = report.description.strip()
@@ -451,6 +463,7 @@ def _write(
     reporter = None if anonymous else actor
     case = Case.objects.create(
         tracking_code=_unique_tracking_code(),
+        rating_key_hash=rating_key_digest(rating_key) if rating_key else "",
         channel=report.channel,
         external_number=report.external_number.strip(),
         taxonomy_version=category.version,

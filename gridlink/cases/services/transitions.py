@@ -109,18 +109,28 @@ def case_transition(
     version: int | None,
     inputs: Mapping[str, Any] | None = None,
     system: bool = False,
-    resident_by_code: bool = False,
+    rating_key: str | None = None,
     now: dt.datetime | None = None,
     calendar: WorkCalendar | None = None,
 ) -> Case:
     """Apply `action` to case `case_id` as `actor`; return the case in its new state.
 
     `system=True` is the worker (deadline sweep): no permission check, the version read
-    under the lock. `resident_by_code=True` is an anonymous reporter holding the tracking
-    code: they act as the case's resident.
+    under the lock. `rating_key` is an anonymous reporter rating: with the case's rating key
+    (not the tracking code, which is only for following the case) they act as its resident.
     """
     with transaction.atomic():
         case = _locked(case_id)
+        resident_by_code = rating_key is not None
+        if resident_by_code and not (
+            action == Action.RATE and case.rating_key_matches(rating_key or "")
+        ):
+            raise NotPermitted(
+                _("The rating key is wrong: only the reporter, with the key they were given "
+                  "when they reported, may rate this case."),
+                code="rating_key_wrong",
+                field="rating_key",
+            )  # fmt: skip
         if version is None and not system:
             raise VersionRequired
         if version is not None and version != case.version:

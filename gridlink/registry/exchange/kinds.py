@@ -107,7 +107,8 @@ KINDS: dict[str, KindSpec] = {
                 "id_number",
                 "name",
                 "sex",
-                "birth_year",
+                "birth_year",  # empty unless the exporter may see the minor_under_14 tag
+                "age_band",
                 "phone",
                 "household_number",
                 "grid_code",

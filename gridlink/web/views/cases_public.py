@@ -1,8 +1,9 @@
 """Case pages anyone may use: the resident's report form and the public tracking page.
 
 The report goes through `case_create` (channel `resident_web`), its photos one by one
-through `photo_upload`; the rating on the tracking page through `case_transition` as the
-holder of the tracking code. Possible duplicates are never shown here.
+through `photo_upload`; the rating on the tracking page through `case_transition` with the
+reporter's rating key (or as the signed-in reporter). The tracking code and the rating key
+are shown once, on the done page; possible duplicates are never shown here.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from gridlink.accounts.models import User
 from gridlink.cases.models import Case, CategoryAttribute
 from gridlink.cases.selectors import (
     case_by_tracking_code,
@@ -31,7 +33,7 @@ from gridlink.cases.services.intake import InvalidFields, case_create, photo_upl
 from gridlink.cases.services.transitions import StaleVersion, case_transition
 from gridlink.cases.workflow import Action, State
 from gridlink.core.audit import client_ip
-from gridlink.core.errors import DomainError
+from gridlink.core.errors import DomainError, NotPermitted
 from gridlink.core.ratelimit import RateLimited, client_key, rate_hit
 from gridlink.geo.models import Area, Level
 from gridlink.web.case_forms import CategorySearchForm, RateForm, ReportForm, TrackForm
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
     from gridlink.cases.models import Category
 
 REPORT_DONE_KEY = "web.reported_case"
+REPORT_KEY_KEY = "web.reported_rating_key"
 
 # Timeline events that are not actions of the workflow table.
 EVENT_LABELS = {
@@ -178,7 +181,8 @@ def limited_page(request: HttpRequest, limit: str, code: str = "") -> HttpRespon
 
 def intake(request: HttpRequest, form: ReportForm) -> tuple[Case | None, int, int | None]:
     """Run a valid report form through the intake: the case, or None, a status and (for
-    429) the seconds to wait."""
+    429) the seconds to wait. The rating key goes to the session for the done page (it is
+    stored only hashed)."""
     try:
         keys = upload_photos(request, form.cleaned_data.get("photos") or [], "photos")
         created = case_create(
@@ -192,6 +196,7 @@ def intake(request: HttpRequest, form: ReportForm) -> tuple[Case | None, int, in
     except DomainError as exc:
         put_errors(form, exc)
         return None, exc.status if exc.status == 403 else 200, None
+    request.session[REPORT_KEY_KEY] = created.rating_key
     return created.case, 201, None
 
 
@@ -233,7 +238,8 @@ def report_done(request: HttpRequest) -> HttpResponse:
     case = Case.objects.select_related("category").filter(pk=case_id).first() if case_id else None
     if case is None:
         return redirect("web:report")
-    return render(request, "web/cases/report_done.html", {"case": case})
+    rating_key = request.session.get(REPORT_KEY_KEY) or ""
+    return render(request, "web/cases/report_done.html", {"case": case, "rating_key": rating_key})
 
 
 @require_GET
@@ -291,6 +297,10 @@ def track_case(request: HttpRequest, code: str) -> HttpResponse:
     shown = case.parent if case.parent_id and case.parent else case
     can_rate = shown.state == State.CLOSED and case.parent_id is None
     rate_form = RateForm(request.POST or None) if can_rate else None
+    # The signed-in reporter rates as themselves; anyone else needs the rating key.
+    by_account = request.user.is_authenticated and case.reporter_id == request.user.pk
+    if rate_form is not None and by_account:
+        del rate_form.fields["rating_key"]
     status = 200
     if request.method == "POST":
         if rate_form is None:
@@ -298,15 +308,18 @@ def track_case(request: HttpRequest, code: str) -> HttpResponse:
             messages.error(request, _("This case cannot be rated now."))
         elif rate_form.is_valid():
             try:
-                case_transition(actor=None, case_id=case.pk, action=Action.RATE,
-                                version=case.version, inputs=rate_form.inputs(),
-                                resident_by_code=True)  # fmt: skip
+                key = None if by_account else rate_form.cleaned_data["rating_key"]
+                reporter = request.user if isinstance(request.user, User) and by_account else None
+                case_transition(actor=reporter, case_id=case.pk,
+                                action=Action.RATE, version=case.version,
+                                inputs=rate_form.inputs(), rating_key=key)  # fmt: skip
             except StaleVersion:
                 status = 409
                 messages.error(request, _("The case changed meanwhile; here it is reloaded."))
             except DomainError as exc:
                 field = exc.field if exc.field in rate_form.fields else None
                 rate_form.add_error(field, exc.message)
+                status = 403 if isinstance(exc, NotPermitted) else 200
             else:
                 messages.success(request, _("Thank you for your feedback."))
                 return redirect(reverse("web:track_case", kwargs={"code": case.tracking_code}))

@@ -84,7 +84,7 @@ def case_patrol(request: AuthedRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         case, status = _patrol_intake(request, cast(PatrolForm, form))
         if case is not None:
-            messages.success(request, _("Reported: %(code)s.") % {"code": case.tracking_code})
+            messages.success(request, _("Reported: case #%(number)s.") % {"number": case.number})
             return redirect("web:case_detail", case_id=case.pk)
     point = None
     data = form.cleaned_data if form.is_bound and hasattr(form, "cleaned_data") else form.initial

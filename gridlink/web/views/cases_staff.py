@@ -28,17 +28,24 @@ from gridlink.accounts.models import RoleAssignment
 from gridlink.accounts.permissions import roles_of
 from gridlink.accounts.roles import DEPARTMENT_ROLES, Role
 from gridlink.cases.models import AREA_UNIT_LEVELS, Case, CaseTask, TaskState
-from gridlink.cases.permissions import AREA_CASE_ROLES, actor_departments, case_roles
+from gridlink.cases.permissions import (
+    AREA_CASE_ROLES,
+    actor_departments,
+    can_unmask_reporter,
+    case_roles,
+)
 from gridlink.cases.routing import route_for
 from gridlink.cases.selectors import case_events_for, case_get_visible, case_list_visible_to
 from gridlink.cases.services.intake import duplicates_of
 from gridlink.cases.services.joint import task_complete, task_rate, task_report_in
+from gridlink.cases.services.reporter import case_reporter_unmask, reporter_masked
 from gridlink.cases.services.transitions import StaleVersion, case_allowed_actions, case_transition
 from gridlink.cases.workflow import TRANSITIONS, Action, Transition
+from gridlink.core.audit import client_ip
 from gridlink.core.errors import DomainError
 from gridlink.geo.models import Area, Department
 from gridlink.web import selectors
-from gridlink.web.case_forms import ActionForm, CaseFilterForm, TaskForm
+from gridlink.web.case_forms import ActionForm, CaseFilterForm, TaskForm, UnmaskForm
 from gridlink.web.maps import area_map
 from gridlink.web.views.cases_public import (
     labelled,
@@ -149,9 +156,9 @@ def case_list(request: AuthedRequest) -> HttpResponse:
         cases = cases.filter(supervised=True)
     text = (data.get("q") or "").strip()
     if text:
-        cases = cases.filter(
-            Q(tracking_code__iexact=text) | Q(title__icontains=text) | Q(address__icontains=text)
-        )
+        number = text.removeprefix("#")  # staff find a case by its number, not by a code
+        by_number = Q(pk=int(number)) if number.isdigit() and len(number) < 12 else Q(pk__in=[])
+        cases = cases.filter(by_number | Q(title__icontains=text) | Q(address__icontains=text))
     tab = data.get("tab") or "mine"
     after = data.get("after")
     if tab == "mine":
@@ -255,6 +262,9 @@ def case_context(
         "task_form": TaskForm(initial={"version": case.version}),
         "map": area_map(shown, parent=parent, highlight=case.grid, point=(case.lat, case.lon)),
         "merged_cases": list(case.merged_cases.order_by("id")),
+        "reporter": reporter_masked(case),
+        "can_unmask": can_unmask_reporter(user, case),
+        "unmask_form": UnmaskForm(),
     }
 
 
@@ -302,6 +312,28 @@ def case_act(request: AuthedRequest, case_id: int, action: str) -> HttpResponse:
             return redirect("web:case_detail", case_id=case_id)
     context = case_context(request, case, failed=panel)
     context["failed_action"] = action
+    return page(request, "web/cases/detail.html", context, status)
+
+
+@require_POST
+@staff_required
+def case_reporter_unmask_view(request: AuthedRequest, case_id: int) -> HttpResponse:
+    """The reporter's contact details in full, for a stated purpose (logged either way)."""
+    case = _visible_case(request, case_id)
+    form = UnmaskForm(request.POST)
+    context = case_context(request, case)
+    status = 200
+    if form.is_valid():
+        try:
+            context["unmasked"] = case_reporter_unmask(
+                actor=request.user, case=case, purpose=form.cleaned_data["purpose"],
+                ip=client_ip(request.META),
+            )  # fmt: skip
+        except DomainError as exc:
+            status = add_refusal(form, exc)
+    else:
+        status = 400
+    context["unmask_form"] = form
     return page(request, "web/cases/detail.html", context, status)
 
 
