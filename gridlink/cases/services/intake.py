@@ -160,7 +160,7 @@ class Created:
     case: Case
     replayed: bool  # True: an earlier request with the same Idempotency-Key made it
     duplicates: list[Case]
-    # The reporter's rating key (public channels), in clear only here, once; "" on a replay.
+    # The reporter's rating key (public channels), in clear only here; a replay draws a new one.
     rating_key: str = ""
 
 
@@ -212,7 +212,7 @@ def case_create(
     if idempotency_key:
         replay = _replay(owner, idempotency_key, fingerprint)
         if replay is not None:
-            return Created(case=replay, replayed=True, duplicates=[])
+            return _replayed(replay)
     rate_hit(rule.limit, client=client, now=now)
     category, grid, building, attributes = _checked(report, actor, rule)
     rating_key = rating_key_new() if report.channel in PUBLIC_CHANNELS else ""
@@ -229,7 +229,7 @@ def case_create(
         replay = _replay(owner, idempotency_key, fingerprint) if idempotency_key else None
         if replay is None:
             raise
-        return Created(case=replay, replayed=True, duplicates=[])
+        return _replayed(replay)
     return Created(case=case, replayed=False, duplicates=duplicates_of(case), rating_key=rating_key)
 
 
@@ -264,6 +264,18 @@ def _channel_rule(channel: str, actor: User | None, application: str | None) -> 
 
 def _role_labels(roles: frozenset[str]) -> str:
     return ", ".join(str(Role(r).label) for r in sorted(roles))
+
+
+def _replayed(case: Case) -> Created:
+    """The answer to a retried request: the same case. Its rating key was shown only in the
+    answer the client may never have received, and is kept only as a hash, so a public case
+    gets a new key and the earlier one stops working (the newest key given out rates)."""
+    rating_key = ""
+    if case.rating_key_hash:
+        rating_key = rating_key_new()
+        Case.objects.filter(pk=case.pk).update(rating_key_hash=rating_key_digest(rating_key))
+        case.rating_key_hash = rating_key_digest(rating_key)
+    return Created(case=case, replayed=True, duplicates=[], rating_key=rating_key)
 
 
 def _replay(owner: str, key: str, fingerprint: str) -> Case | None:
