@@ -31,10 +31,10 @@ class State(models.TextChoices):
     SIGNED = "signed", _("Signed for")  # 已签收
     IN_PROGRESS = "in_progress", _("In progress")  # 处置中
     EXTENSION_REQUESTED = "extension_requested", _("Extension requested")  # 延期申请中
-    EXTENSION_ENDORSED = "extension_endorsed", _("Extension endorsed by the head")  # 延期部门已审核
+    EXTENSION_ENDORSED = "extension_endorsed", _("Extension endorsed")  # 延期部门已审核
     EXTENDED = "extended", _("Extended")  # 已延期
     SUSPENSION_REQUESTED = "suspension_requested", _("Suspension requested")  # 缓办申请中
-    SUSPENSION_ENDORSED = "suspension_endorsed", _("Suspension endorsed by the head")  # 缓办部门已审核
+    SUSPENSION_ENDORSED = "suspension_endorsed", _("Suspension endorsed")  # 缓办部门已审核
     SUSPENDED = "suspended", _("Suspended")  # 缓办/挂账
     HANDLED = "handled", _("Handled")  # 已处置
     VERIFYING = "verifying", _("Verifying")  # 核查中
@@ -85,7 +85,7 @@ class Trigger(models.TextChoices):
 
     MANUAL = "manual", _("Opened by a supervisor")  # 人工督办
     DISSATISFIED_TWICE = "dissatisfied_twice", _("Dissatisfied twice")  # 两次不满意
-    VERIFICATION_FAILED = "verification_failed", _("Failed verification three times")  # 三次核查不通过
+    VERIFICATION_FAILED = "verification_failed", _("Failed verification 3 times")  # 三次核查不通过
     OVERDUE = "overdue", _("Overdue")  # 超期
 
 

@@ -176,8 +176,14 @@ def order_list(request: HttpRequest, filters: Query[OrderFilters]) -> dict[str, 
             _("Unknown state '%(state)s'.") % {"state": bad[0][:30]}, code="invalid", field="state"
         )
     qs = orders_visible_to(request.user).select_related(
-        "case", "department", "area", "opened_by", "responded_by", "closed_by",
-        "escalated_to_department", "escalated_to_area",
+        "case",
+        "department",
+        "area",
+        "opened_by",
+        "responded_by",
+        "closed_by",
+        "escalated_to_department",
+        "escalated_to_area",
     )
     if filters.state:
         qs = qs.filter(state__in=filters.state)

@@ -591,8 +591,10 @@ def _supervise(step: Step) -> None:
 def head_approval_pending(case: Case) -> bool:
     """With two-step approval (`GRIDLINK_HEAD_APPROVAL`), a request of a department's unit
     waits for the head's endorsement before the dispatcher may approve it."""
-    return bool(settings.GRIDLINK_HEAD_APPROVAL) and case.unit_department_id is not None and (
-        case.state in (State.EXTENSION_REQUESTED, State.SUSPENSION_REQUESTED)
+    return (
+        bool(settings.GRIDLINK_HEAD_APPROVAL)
+        and case.unit_department_id is not None
+        and (case.state in (State.EXTENSION_REQUESTED, State.SUSPENSION_REQUESTED))
     )
 
 
