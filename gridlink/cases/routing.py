@@ -389,8 +389,10 @@ def routing_check(*, on: date | None = None) -> RoutingCheck:
             pairs += 1
             try:
                 decision = snapshot.route(category=category, area=grid)
-            except DomainError as refused:
-                gap = unrouted.setdefault(str(refused), RoutingGap(None, None, [], str(refused)))
+            except DomainError as refused:  # grouped by category: the first refusal says why
+                gap = unrouted.setdefault(
+                    category.code, RoutingGap(None, None, [], refused.message)
+                )
                 gap.pairs.append((category.code, grid.code))
                 continue
             unit = decision.unit

@@ -52,9 +52,8 @@ class Command(BaseCommand):
                 f"{len(gap.pairs)} category × grid pair(s), e.g. {_examples(gap, limit)}"
             )
         for gap in result.unrouted:
-            self.stdout.write(
-                f"NO ROUTE {len(gap.pairs)} pair(s): {gap.why} e.g. {_examples(gap, limit)}"
-            )
+            code = gap.pairs[0][0]
+            self.stdout.write(f"NO ROUTE {code} in {len(gap.pairs)} grid(s), e.g. {gap.why}")
         self.stdout.write(
             f"{result.pairs} category × grid pairs checked: {len(result.unstaffed)} unstaffed "
             f"target(s), {sum(len(g.pairs) for g in result.unrouted)} pair(s) without a route."
