@@ -564,7 +564,9 @@ def _supervise(step: Step) -> None:
             _("The case is already under supervision."), code="already_supervised", field="action"
         )
     code = _text(step.inputs, "order_code", limit=20)
-    trigger = str(step.inputs.get("trigger") or Trigger.MANUAL)
+    # Only the system names an automatic trigger; a person's action is always manual.
+    trigger = str(step.inputs.get("trigger") or Trigger.MANUAL) if step.actor is None else ""
+    trigger = trigger or Trigger.MANUAL
     if trigger not in Trigger.values:
         raise DomainError(_("Unknown supervision trigger."), code="invalid", field="trigger")
     if code and not case.supervision_orders.filter(code=code).exists():
