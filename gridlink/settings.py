@@ -71,6 +71,9 @@ GRIDLINK_DUPLICATE_RADIUS_M = _env_int("GRIDLINK_DUPLICATE_RADIUS_M", 100)
 GRIDLINK_YELLOW_CARD_DAYS = _env_int("GRIDLINK_YELLOW_CARD_DAYS", 1)
 GRIDLINK_REPORT_IN_MINUTES = _env_int("GRIDLINK_REPORT_IN_MINUTES", 30)
 GRIDLINK_OVERDUE_POLICY = _env_str("GRIDLINK_OVERDUE_POLICY", "escalate")
+# Issue 9: a department head approves their handlers' extension and suspension requests
+# before the dispatcher does (two-step approval).
+GRIDLINK_HEAD_APPROVAL = _env_bool("GRIDLINK_HEAD_APPROVAL", True)
 GRIDLINK_INTAKE_RATE_PER_HOUR = _env_int("GRIDLINK_INTAKE_RATE_PER_HOUR", 20)
 # Abuse limits (issue 10; gridlink/core/ratelimit.py): per client and hour, shared by all
 # app servers. Staff intake is per account; uploads count each photo.

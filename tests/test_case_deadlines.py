@@ -117,6 +117,7 @@ def test_a_suspended_case_gets_no_card_and_resuming_moves_the_deadline(world):
     steps = [
         (handler, "sign_for", {}),
         (handler, "request_suspension", {"reason": "等待管线迁改"}),
+        (world.people["head_UM"], "endorse_suspension", {}),  # two-step approval
         (disp, "approve_suspension", {}),
     ]
     with time_machine.travel(MONDAY_10 + dt.timedelta(minutes=20), tick=False):

@@ -83,6 +83,7 @@ JOINT_TIMELINE = [
     "sign_for",
     "start_handling",
     "request_extension",
+    "endorse_extension",
     "approve_extension",
     "task_done",  # UM
     "task_done",  # EC
@@ -111,6 +112,7 @@ JOINT_TIMELINE = [
 INTERNAL = {
     "return_not_our_duty",
     "request_extension",
+    "endorse_extension",
     "verify_fail",
     "send_for_verification",
     "task_reported_in",
@@ -187,6 +189,10 @@ def test_joint_case_from_report_to_supervision(world):
         assert deadline_before == dt.datetime(2026, 3, 2, 15, 1, tzinfo=SHANGHAI)
         case = ok(act(h_hs, case, "request_extension", reason="需协调产权单位", duration="2d"))
         assert case["state"] == "extension_requested"
+        # Two-step approval: the housing bureau's head endorses, then the dispatcher decides.
+        head_hs = world.client("head_HS")
+        case = ok(act(head_hs, fetch(head_hs, case), "endorse_extension"))
+        assert case["state"] == "extension_endorsed"
         case = fetch(disp, case)
         case = ok(act(disp, case, "approve_extension"))
         assert case["state"] == "extended"
@@ -417,6 +423,8 @@ def test_suspension_stops_the_deadline_clock(world):
         refused(act(h_um, case, "request_suspension"), 400, "required")
         case = ok(act(h_um, case, "request_suspension", reason="需等待管线迁改"))
         assert case["state"] == "suspension_requested"
+        head_um = world.client("head_UM")
+        case = ok(act(head_um, fetch(head_um, case), "endorse_suspension"))
         case = ok(act(disp, fetch(disp, case), "approve_suspension"))
         assert case["state"] == "suspended"
         assert "resume" in case["allowed_actions"]
@@ -432,8 +440,9 @@ def test_suspension_stops_the_deadline_clock(world):
     # Monday 14:30 + 15 working hours: Mon 3 h, Tue 7.5 h, Wed 4.5 h → Wednesday 14:30.
     assert resumed == dt.datetime(2026, 3, 4, 14, 30, tzinfo=SHANGHAI)
     assert resumed > original
-    assert [e["kind"] for e in case["events"]][-3:] == [
+    assert [e["kind"] for e in case["events"]][-4:] == [
         "request_suspension",
+        "endorse_suspension",
         "approve_suspension",
         "resume",
     ]

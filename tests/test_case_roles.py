@@ -54,10 +54,12 @@ SOURCE: dict[Action, State] = {
     A.ESCALATE: S.DISPATCHED,
     A.START_HANDLING: S.SIGNED,
     A.REQUEST_EXTENSION: S.SIGNED,
-    A.APPROVE_EXTENSION: S.EXTENSION_REQUESTED,
+    A.ENDORSE_EXTENSION: S.EXTENSION_REQUESTED,
+    A.APPROVE_EXTENSION: S.EXTENSION_ENDORSED,
     A.DENY_EXTENSION: S.EXTENSION_REQUESTED,
     A.REQUEST_SUSPENSION: S.SIGNED,
-    A.APPROVE_SUSPENSION: S.SUSPENSION_REQUESTED,
+    A.ENDORSE_SUSPENSION: S.SUSPENSION_REQUESTED,
+    A.APPROVE_SUSPENSION: S.SUSPENSION_ENDORSED,
     A.DENY_SUSPENSION: S.SUSPENSION_REQUESTED,
     A.RESUME: S.SUSPENDED,
     A.SUBMIT_RESULT: S.IN_PROGRESS,
@@ -93,6 +95,8 @@ def _path(state: State, unit_id: str, evidence_key: str, verifier_id: int) -> li
     signed = [*dispatched, (A.SIGN_FOR, {})]
     in_progress = [*signed, (A.START_HANDLING, {})]
     suspension_requested = [*signed, (A.REQUEST_SUSPENSION, {"reason": "等待管线改造"})]
+    suspension_endorsed = [*suspension_requested, (A.ENDORSE_SUSPENSION, {})]
+    extension_requested = [*signed, (A.REQUEST_EXTENSION, {"reason": "材料未到", "duration": "2d"})]
     handled = [*in_progress, (A.SUBMIT_RESULT, {"evidence": [evidence_key], "result": "已处置"})]
     verifying = [*handled, (A.SEND_FOR_VERIFICATION, {"verifier_id": verifier_id})]
     verified = [*verifying, (A.VERIFY_PASS, {})]
@@ -104,12 +108,11 @@ def _path(state: State, unit_id: str, evidence_key: str, verifier_id: int) -> li
         S.RETURNED: [*dispatched, (A.RETURN_NOT_OUR_DUTY, {"reason": "不属于本单位"})],
         S.SIGNED: signed,
         S.IN_PROGRESS: in_progress,
-        S.EXTENSION_REQUESTED: [
-            *signed,
-            (A.REQUEST_EXTENSION, {"reason": "材料未到", "duration": "2d"}),
-        ],
+        S.EXTENSION_REQUESTED: extension_requested,
+        S.EXTENSION_ENDORSED: [*extension_requested, (A.ENDORSE_EXTENSION, {})],
         S.SUSPENSION_REQUESTED: suspension_requested,
-        S.SUSPENDED: [*suspension_requested, (A.APPROVE_SUSPENSION, {})],
+        S.SUSPENSION_ENDORSED: suspension_endorsed,
+        S.SUSPENDED: [*suspension_endorsed, (A.APPROVE_SUSPENSION, {})],
         S.HANDLED: handled,
         S.VERIFYING: verifying,
         S.VERIFIED: verified,
@@ -206,6 +209,8 @@ def _scope(role: Role, in_scope: bool, w: World) -> dict[str, Any]:
             return {"area": t.grids[0] if in_scope else t.grids[1]}
         case Role.COMMUNITY_STAFF:
             return {"area": t.communities[0] if in_scope else t.communities[1]}
+        case Role.STREET_STAFF:
+            return {"area": t.streets[0] if in_scope else t.streets[1]}
         case Role.DEPT_HANDLER | Role.DEPT_HEAD:
             return {"department": w.unit if in_scope else w.other_department}
         case Role.RESIDENT:
@@ -237,6 +242,8 @@ def _inputs(action: Action, w: World) -> dict[str, Any]:
             return {}
         case A.START_HANDLING | A.APPROVE_EXTENSION | A.APPROVE_SUSPENSION | A.RESUME | A.CLOSE:
             return {}
+        case A.ENDORSE_EXTENSION | A.ENDORSE_SUSPENSION:
+            return {}
     return {"reason": "测试原因"}
 
 
@@ -255,6 +262,9 @@ def _prepare(action: Action, role: Role, in_scope: bool, w: World) -> tuple[Any,
     if action in UNIT_ACTIONS and role == Role.COMMUNITY_STAFF:
         # A community office handling at its own level: the unit is community A1.
         fields.update(level="community", unit_department=None, unit_area=w.tree.communities[0])
+    if action in UNIT_ACTIONS and role == Role.STREET_STAFF:
+        # A street office handling at its own level: the unit is street A (街道办事处).
+        fields.update(level="street", unit_department=None, unit_area=w.tree.streets[0])
     if action in VERIFY_ACTIONS or action == A.SEND_FOR_VERIFICATION:
         fields["handled_by"] = w.handler
     if action in VERIFY_ACTIONS:

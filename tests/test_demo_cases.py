@@ -51,6 +51,11 @@ def test_seed_command_adds_cases_in_every_state(db, settings, tmp_path):
     assert len(set(Case.objects.values_list("channel", flat=True))) >= 5
     assert len(set(Case.objects.values_list("category__code", flat=True))) >= 10
     assert Case.objects.filter(supervised=True).exists()
+    # A supervision order opened automatically (dissatisfied twice), not only by a supervisor.
+    from gridlink.supervision.models import SupervisionOrder
+
+    assert SupervisionOrder.objects.exclude(trigger="manual").filter(opened_by=None).exists()
+    assert not Case.objects.filter(supervised=True, supervision_orders__isnull=True).exists()
 
     now = timezone.now()
     assert Case.objects.open().filter(deadline_at__lt=now).exists()  # red at the next sweep

@@ -314,6 +314,7 @@ def test_extension_moves_the_deadline_and_counts_in_the_extension_rate(flow):
     # 4 working hours from Mon 09:30: 09:30–12:00 (2.5 h) + 13:30–15:00 (1.5 h).
     assert case.deadline_at == at(3, 2, 15, 0)
     case = flow.do(case, "request_extension", at(3, 2, 10, 0), "h_UM", duration="1d")
+    case = flow.do(case, "endorse_extension", at(3, 2, 10, 15), "head_UM")  # two-step approval
     case = flow.do(case, "approve_extension", at(3, 2, 10, 30), "district_disp")
     # One working day more: working days end at the close of the day (add_working_days), so
     # Mon 15:00 + 1 working day = the end of Tuesday, 17:30.
@@ -348,6 +349,7 @@ def test_a_suspended_case_never_comes_due_while_suspended(flow):
     case = flow.do(case, "sign_for", at(3, 2, 9, 30), "h_UM")
     assert case.deadline_at == at(3, 2, 15, 0)
     case = flow.do(case, "request_suspension", at(3, 2, 10, 0), "h_UM")
+    case = flow.do(case, "endorse_suspension", at(3, 2, 10, 15), "head_UM")  # two-step approval
     case = flow.do(case, "approve_suspension", at(3, 2, 10, 30), "district_disp")
     # Two days later, long past the original deadline: suspended cases get no card.
     assert flow.sweep(at(3, 4, 10, 0)) == {"yellow": 0, "red": 0, "escalated": 0,
@@ -890,6 +892,7 @@ def test_definition_mean_handle_hours_leave_out_the_suspension(flow):
     case = flow.dispatch(case, at(3, 2, 9, 0), "UM")
     case = flow.do(case, "sign_for", at(3, 2, 9, 30), "h_UM")
     case = flow.do(case, "request_suspension", at(3, 2, 10, 0), "h_UM")
+    case = flow.do(case, "endorse_suspension", at(3, 2, 10, 15), "head_UM")  # two-step approval
     case = flow.do(case, "approve_suspension", at(3, 2, 10, 30), "district_disp")
     case = flow.do(case, "resume", at(3, 4, 10, 30), "district_disp")
     case = flow.do(case, "submit_result", at(3, 4, 14, 30), "h_UM")

@@ -293,3 +293,98 @@ def test_admin_needs_reference_edit(client, tree, published):
     assert client.get("/admin/cases/routingrule/add/").status_code == 403
     r.refresh_from_db()
     assert r.category_code == "E0102"
+
+
+# --- Who can sign for each target (`gridlink routing check`) ---------------------------------
+
+
+def _unstaffed(result) -> dict[str, list[tuple[str, str]]]:
+    return {f"{gap.unit_label} via {gap.via}": gap.pairs for gap in result.unstaffed}
+
+
+def test_routing_check_lists_targets_nobody_can_sign_for(tree, published):
+    from gridlink.cases.routing import routing_check
+
+    orphan = DepartmentFactory(code="ORPHAN", kind="water", name_zh="无人部门")
+    r = rule(category_code="E0102", unit_department=orphan)
+    result = routing_check()
+    gaps = _unstaffed(result)
+    key = f"无人部门 (ORPHAN) [department] via rule #{r.pk}"
+    assert key in gaps
+    assert sorted(gaps[key]) == sorted(("E0102", g.code) for g in tree.grids)
+    # E0101 (私搭乱建) falls back to the street office of each street: nobody there yet.
+    street_keys = [k for k in gaps if "[area office] via fallback" in k and "街道A" in k]
+    assert street_keys and ("E0101", tree.grids[0].code) in gaps[street_keys[0]]
+    assert (
+        not result.ok
+        and result.pairs
+        == len(tree.grids)
+        * Category.objects.filter(version=published, parent__isnull=False).count()
+    )
+
+    handler = UserFactory(username="orphan_handler")
+    RoleAssignmentFactory(user=handler, role=Role.DEPT_HANDLER, department=orphan)
+    street = UserFactory(username="street_a_staff")
+    RoleAssignmentFactory(user=street, role=Role.STREET_STAFF, area=tree.streets[0])
+    gaps = _unstaffed(routing_check())
+    assert key not in gaps
+    assert not [k for k in gaps if "[area office] via fallback" in k and "街道A (" in k]
+
+    # An inactive user, or an expired assignment, signs for nothing.
+    handler.is_active = False
+    handler.save()
+    street.role_assignments.update(valid_to=dt.date(2021, 1, 1))
+    gaps = _unstaffed(routing_check())
+    assert key in gaps
+    assert [k for k in gaps if "[area office] via fallback" in k and "街道A (" in k]
+
+
+def test_community_staff_cover_grid_and_community_targets_but_not_the_street(tree, published):
+    from gridlink.cases.routing import routing_check
+
+    staff = UserFactory(username="community_a1")
+    RoleAssignmentFactory(user=staff, role=Role.COMMUNITY_STAFF, area=tree.communities[0])
+    labels = [gap.unit_label for gap in routing_check().unstaffed]
+    assert not any(tree.communities[0].code in label for label in labels)
+    assert not any(tree.grids[0].code in label for label in labels)
+    assert any(f"({tree.streets[0].code}) [area office]" in label for label in labels)
+
+
+@pytest.fixture
+def demo_district(db):
+    from gridlink.demo.plan import build_plan
+    from gridlink.demo.seed import demo_seed
+    from gridlink.geo.locator import locator
+
+    taxonomy_load(actor=None, path=SHIPPED_TAXONOMY, publish=True)
+    demo_seed(plan=build_plan(scale="small", seed=1))
+    locator.invalidate()
+
+
+def test_the_demo_district_has_every_routing_target_staffed(demo_district, client):
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    from gridlink.accounts.models import User
+
+    out = io.StringIO()
+    call_command("routing", "check", stdout=out)
+    assert "UNSTAFFED" not in out.getvalue()
+    assert " 0 unstaffed target(s)" in out.getvalue()
+
+    # Without the 城管中队's two users of the first street, its cases have no one to sign.
+    User.objects.filter(username__in=["station_cg1", "station_head_cg1"]).update(is_active=False)
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="routing target"):
+        call_command("routing", "check", stdout=out)
+    lines = [line for line in out.getvalue().splitlines() if line.startswith("UNSTAFFED")]
+    assert lines and all("-CG) [department] via fallback" in line for line in lines)
+
+    # The admin's routing rules page shows the same warning.
+    admin = User.objects.get(username="admin")
+    client.force_login(admin)
+    page = client.get("/admin/cases/routingrule/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Nobody active can sign for" in text and "-CG) [department]" in text

@@ -35,8 +35,9 @@ from gridlink.core.errors import DomainError
 STAYS = "(stays)"
 _OPEN_STATES = {
     "reported", "accepted", "filed", "dispatched", "returned", "escalated", "signed",
-    "in_progress", "extension_requested", "extended", "suspension_requested", "suspended",
-    "handled", "verifying", "verified", "rework", "reopened",
+    "in_progress", "extension_requested", "extension_endorsed", "extended",
+    "suspension_requested", "suspension_endorsed", "suspended", "handled", "verifying",
+    "verified", "rework", "reopened",
 }  # fmt: skip
 
 # state → {action: target}; every pair not listed is not allowed.
@@ -88,16 +89,23 @@ EXPECTED: dict[str, dict[str, str]] = {
         "request_suspension": "suspension_requested",
         "escalate": "escalated",
     },
-    "extension_requested": {"approve_extension": "extended", "deny_extension": "in_progress"},
+    "extension_requested": {
+        "endorse_extension": "extension_endorsed",
+        "approve_extension": "extended",
+        "deny_extension": "in_progress",
+    },
+    "extension_endorsed": {"approve_extension": "extended", "deny_extension": "in_progress"},
     "extended": {
         "submit_result": "handled",
         "request_suspension": "suspension_requested",
         "escalate": "escalated",
     },
     "suspension_requested": {
+        "endorse_suspension": "suspension_endorsed",
         "approve_suspension": "suspended",
         "deny_suspension": "in_progress",
     },
+    "suspension_endorsed": {"approve_suspension": "suspended", "deny_suspension": "in_progress"},
     "suspended": {"resume": "in_progress"},
     "handled": {"send_for_verification": "verifying"},
     "verifying": {"verify_pass": "verified", "verify_fail": "rework"},
@@ -114,7 +122,7 @@ EXPECTED: dict[str, dict[str, str]] = {
 for _state in _OPEN_STATES:
     EXPECTED[_state]["supervise"] = STAYS
 
-_HANDLERS = {"dept_handler", "dept_head", "community_staff"}
+_HANDLERS = {"dept_handler", "dept_head", "community_staff", "street_staff"}
 EXPECTED_ROLES: dict[str, set[str]] = {
     "accept": {"dispatcher"},
     "invalidate": {"dispatcher"},
@@ -127,14 +135,16 @@ EXPECTED_ROLES: dict[str, set[str]] = {
     "sign_for": _HANDLERS,
     "return_not_our_duty": _HANDLERS,
     "reject_return": {"dispatcher"},
-    "escalate": {"grid_worker", "community_staff", "dispatcher", "dept_head"},
+    "escalate": {"grid_worker", "community_staff", "street_staff", "dispatcher", "dept_head"},
     "start_handling": _HANDLERS,
     "request_extension": _HANDLERS,
+    "endorse_extension": {"dept_head"},
     "approve_extension": {"dispatcher"},
-    "deny_extension": {"dispatcher"},
+    "deny_extension": {"dispatcher", "dept_head"},
     "request_suspension": _HANDLERS,
+    "endorse_suspension": {"dept_head"},
     "approve_suspension": {"dispatcher"},
-    "deny_suspension": {"dispatcher"},
+    "deny_suspension": {"dispatcher", "dept_head"},
     "resume": {"dispatcher"},
     "submit_result": _HANDLERS,
     "send_for_verification": {"dispatcher", "community_staff"},

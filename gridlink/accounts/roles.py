@@ -15,6 +15,7 @@ class Role(models.TextChoices):
     RESIDENT = "resident", _("Resident")  # 居民
     GRID_WORKER = "grid_worker", _("Grid worker")  # 网格员
     COMMUNITY_STAFF = "community_staff", _("Community staff")  # 社区工作者
+    STREET_STAFF = "street_staff", _("Street office staff")  # 街道办事处工作人员
     DISPATCHER = "dispatcher", _("Command-centre dispatcher")  # 街道/区指挥中心
     DEPT_HANDLER = "dept_handler", _("Department handler")  # 职能部门承办人
     DEPT_HEAD = "dept_head", _("Department head")  # 职能部门负责人
@@ -49,6 +50,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
         _STAFF_BASE
         | {Cap.REGISTRY_VIEW, Cap.REGISTRY_EDIT, Cap.REGISTRY_UNMASK, Cap.REGISTRY_EXPORT}
     ),
+    Role.STREET_STAFF: frozenset(_STAFF_BASE | {Cap.REGISTRY_VIEW, Cap.REGISTRY_UNMASK}),
     Role.DISPATCHER: frozenset(_STAFF_BASE | {Cap.REGISTRY_VIEW, Cap.REGISTRY_UNMASK}),
     Role.DEPT_HANDLER: frozenset(_STAFF_BASE | {Cap.REGISTRY_VIEW}),
     Role.DEPT_HEAD: frozenset(_STAFF_BASE | {Cap.REGISTRY_VIEW, Cap.REGISTRY_UNMASK}),
@@ -71,3 +73,9 @@ CAPABILITIES: dict[str, frozenset[str]] = {
 }
 
 DEPARTMENT_ROLES = frozenset({Role.DEPT_HANDLER, Role.DEPT_HEAD})
+"""Roles held within a department (a district department or one of its street stations,
+such as a street's 城管中队): they act for cases whose unit is that department."""
+
+AREA_OFFICE_ROLES = frozenset({Role.COMMUNITY_STAFF, Role.STREET_STAFF})
+"""Roles that act for an area office: community staff for a community (and its grids),
+street office staff for a street (街道办事处)."""

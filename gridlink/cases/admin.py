@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -194,6 +194,43 @@ class RoutingRuleAdmin(CapabilityAdmin):
             {"fields": ("priority", "active", "valid_from", "valid_to", "note")},
         ),
     )
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """Warn, above the rules, about routing targets nobody can sign for (the same list
+        as `gridlink routing check`)."""
+        from gridlink.cases.routing import routing_check
+
+        if request.method == "GET":
+            result = routing_check()
+            for gap in result.unstaffed[:ROUTING_WARNINGS_SHOWN]:
+                code, where = gap.pairs[0]
+                messages.warning(
+                    request,
+                    _(
+                        "Nobody active can sign for %(unit)s (%(via)s): %(n)s category × grid "
+                        "pair(s) route there, e.g. %(code)s in %(area)s."
+                    )
+                    % {
+                        "unit": gap.unit_label,
+                        "via": gap.via,
+                        "n": len(gap.pairs),
+                        "code": code,
+                        "area": where,
+                    },
+                )
+            hidden = len(result.unstaffed) - ROUTING_WARNINGS_SHOWN
+            if hidden > 0:
+                messages.warning(
+                    request,
+                    _("… and %(n)s more unstaffed routing target(s): run `gridlink routing check`.")
+                    % {"n": hidden},
+                )
+        return super().changelist_view(request, extra_context)
+
+
+ROUTING_WARNINGS_SHOWN = 10
 
 
 # --- Cases: read-only in the back office ------------------------------------------------------

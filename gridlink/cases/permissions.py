@@ -6,9 +6,11 @@ roles count on a given case:
 - area roles (grid worker, community staff, dispatcher, hotline operator, supervisor) count
   when the case's grid lies inside the assignment's area;
 - the handling actions of the responsible unit (sign for, return, start, extension,
-  suspension, result, and a department head's escalation) count only for that unit:
-  department staff of `case.unit_department`, community staff whose area contains
-  `case.unit_area` (a community office handling at its own level);
+  suspension, result, and a department head's escalation) count only for that unit
+  (`acts_for_unit`): department staff of `case.unit_department` (a district department or
+  one of its street stations, e.g. a street's 城管中队), community staff whose area contains
+  `case.unit_area` (a community office handling at its own level), street office staff
+  (街道办事处) whose street is `case.unit_area` itself;
 - department roles count for the case's unit department and, for viewing and joint
   handling, for any department with a task on the case;
 - the reporter holds the resident role on their own case (anonymous reporters rate with
@@ -28,7 +30,7 @@ from typing import TYPE_CHECKING
 from django.db.models import Exists, OuterRef, Q
 
 from gridlink.accounts.permissions import area_roles, department_roles
-from gridlink.accounts.roles import DEPARTMENT_ROLES, Role
+from gridlink.accounts.roles import AREA_OFFICE_ROLES, DEPARTMENT_ROLES, Role
 from gridlink.cases.workflow_table import Action
 
 if TYPE_CHECKING:
@@ -52,6 +54,7 @@ AREA_CASE_ROLES = frozenset(
     {
         Role.GRID_WORKER,
         Role.COMMUNITY_STAFF,
+        Role.STREET_STAFF,
         Role.DISPATCHER,
         Role.HOTLINE_OPERATOR,
         Role.SUPERVISOR,
@@ -69,6 +72,32 @@ def _task_departments(case: Case) -> set[int]:
     return cached
 
 
+def acts_for_unit(
+    role: str,
+    *,
+    scope_path: str | None = None,
+    scope_department_id: int | None = None,
+    unit_department_id: int | None,
+    unit_area_path: str | None,
+) -> bool:
+    """Whether an assignment of `role` (over the area `scope_path`, or for the department
+    `scope_department_id`) acts for the unit that handles a case — the one rule behind the
+    unit actions, `gridlink routing check` and the supervision responses.
+
+    Department roles act for their own department. Community staff act for an area unit
+    inside their area (their community, or one of its grids). Street office staff act for
+    their street when the street itself is the unit — not for its communities or grids,
+    which have their own offices.
+    """
+    if role in DEPARTMENT_ROLES:
+        return scope_department_id is not None and scope_department_id == unit_department_id
+    if role not in AREA_OFFICE_ROLES or scope_path is None or unit_area_path is None:
+        return False
+    if role == Role.STREET_STAFF:
+        return unit_area_path == scope_path
+    return unit_area_path.startswith(scope_path)
+
+
 def case_roles(actor: AnyUser | None, case: Case, action: str | None = None) -> set[str]:
     """The roles `actor` holds on `case`, for `action` (None: for viewing)."""
     if actor is None or not actor.is_authenticated or not actor.is_active:
@@ -83,7 +112,8 @@ def case_roles(actor: AnyUser | None, case: Case, action: str | None = None) -> 
         if role in DEPARTMENT_ROLES or role == Role.RESIDENT:
             continue
         if unit_action:
-            if role == Role.COMMUNITY_STAFF and unit_area_path and unit_area_path.startswith(path):
+            if acts_for_unit(role, scope_path=path, unit_department_id=None,
+                             unit_area_path=unit_area_path):  # fmt: skip
                 roles.add(role)
         elif grid_path.startswith(path):
             roles.add(role)

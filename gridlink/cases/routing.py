@@ -104,23 +104,95 @@ def _describe_department(department: Department) -> str:
     return f"{department.name_zh} ({department.code})"
 
 
+def _chain(area: Area) -> list[int]:
+    return [int(p) for p in area.path.strip("/").split("/") if p]  # district first
+
+
+def _codes(category: Category) -> list[str]:
+    own_code, major_code = _category_codes(category)
+    return ["", own_code] + ([major_code] if major_code else [])
+
+
 def route_for(*, category: Category, area: Area, on: date | None = None) -> RouteDecision:
     """The level and unit for a case of `category` located in `area` on day `on`."""
     day = on or timezone.localdate()
-    chain = [int(p) for p in area.path.strip("/").split("/") if p]  # district first
-    own_code, major_code = _category_codes(category)
-    codes = ["", own_code] + ([major_code] if major_code else [])
+    chain = _chain(area)
     candidates = list(
         RoutingRule.objects.in_force(day)
-        .filter(category_code__in=codes)
+        .filter(category_code__in=_codes(category))
         .filter(Q(area__isnull=True) | Q(area_id__in=chain))
         .filter(Q(unit_department__isnull=True) | Q(unit_department__active=True))
         .select_related("area", "unit_department", "unit_area")
     )
     if candidates:
-        candidates.sort(key=lambda r: _rank(r, own_code, chain))
+        candidates.sort(key=lambda r: _rank(r, category.code, chain))
         return _decision_by_rule(candidates[0], len(candidates), category, area)
-    return _fallback(category, area, chain)
+    return _fallback(category, area, chain, _DatabaseUnits(chain))
+
+
+class _DatabaseUnits:
+    """What the fallback reads, from the database (one query each)."""
+
+    def __init__(self, chain: list[int]) -> None:
+        self.chain = chain
+
+    def office(self, level: int) -> Area | None:
+        return Area.objects.filter(pk__in=self.chain, level=level).first()
+
+    def served(self, kind: str) -> list[tuple[int, Department, Area]]:
+        rows = Department.areas.through.objects.filter(
+            area_id__in=self.chain, department__active=True, department__kind=kind
+        ).select_related("department", "area")
+        return [(row.area_id, row.department, row.area) for row in rows]
+
+
+class RoutingSnapshot:
+    """Everything `route_for` reads, loaded once, to route every category × area in memory
+    with the same rules (`gridlink routing check`)."""
+
+    def __init__(self, on: date | None = None) -> None:
+        day = on or timezone.localdate()
+        self.rules = list(
+            RoutingRule.objects.in_force(day)
+            .filter(Q(unit_department__isnull=True) | Q(unit_department__active=True))
+            .select_related("area", "unit_department", "unit_area")
+        )
+        self.areas = {a.pk: a for a in Area.objects.all()}
+        self.served_rows: dict[str, list[tuple[int, Department, Area]]] = {}
+        through = Department.areas.through.objects.filter(department__active=True)
+        for row in through.select_related("department"):
+            area = self.areas.get(row.area_id)
+            if area is not None:
+                self.served_rows.setdefault(row.department.kind, []).append(
+                    (row.area_id, row.department, area)
+                )
+
+    def route(self, *, category: Category, area: Area) -> RouteDecision:
+        chain = _chain(area)
+        codes = set(_codes(category))
+        links = set(chain)
+        candidates = [
+            r
+            for r in self.rules
+            if r.category_code in codes and (r.area_id is None or r.area_id in links)
+        ]
+        if candidates:
+            candidates.sort(key=lambda r: _rank(r, category.code, chain))
+            return _decision_by_rule(candidates[0], len(candidates), category, area)
+        return _fallback(category, area, chain, _SnapshotUnits(self, chain))
+
+
+class _SnapshotUnits:
+    def __init__(self, snapshot: RoutingSnapshot, chain: list[int]) -> None:
+        self.snapshot, self.chain = snapshot, chain
+
+    def office(self, level: int) -> Area | None:
+        found = [self.snapshot.areas[i] for i in self.chain if i in self.snapshot.areas]
+        return next((a for a in found if a.level == level), None)
+
+    def served(self, kind: str) -> list[tuple[int, Department, Area]]:
+        links = set(self.chain)
+        return [row for row in self.snapshot.served_rows.get(kind, []) if row[0] in links]
 
 
 def _decision_by_rule(
@@ -164,7 +236,9 @@ def _no_route(category: Category, area: Area, why: str) -> DomainError:
     )
 
 
-def _fallback(category: Category, area: Area, chain: list[int]) -> RouteDecision:
+def _fallback(
+    category: Category, area: Area, chain: list[int], units: _DatabaseUnits | _SnapshotUnits
+) -> RouteDecision:
     if not category.default_level:
         raise _no_route(
             category, area, _("no routing rule matches and the category has no default level.")
@@ -180,7 +254,7 @@ def _fallback(category: Category, area: Area, chain: list[int]) -> RouteDecision
     )
     want = AREA_UNIT_LEVELS.get(level)
     if want is not None:
-        office = Area.objects.filter(pk__in=chain, level=want).first()
+        office = units.office(want)
         if office is None:
             raise _no_route(
                 category,
@@ -196,11 +270,7 @@ def _fallback(category: Category, area: Area, chain: list[int]) -> RouteDecision
             reason_en=f"{head_en}, territorially {_describe_area(office)}.",
         )
     kind = category.default_department_kind
-    served = list(
-        Department.areas.through.objects.filter(
-            area_id__in=chain, department__active=True, department__kind=kind
-        ).select_related("department", "area")
-    )
+    served = units.served(kind) if kind else []
     if not kind or not served:
         raise _no_route(
             category,
@@ -208,8 +278,8 @@ def _fallback(category: Category, area: Area, chain: list[int]) -> RouteDecision
             _("no routing rule matches and no active %(kind)s department serves the area.")
             % {"kind": kind or "-"},
         )
-    best = min(served, key=lambda row: (-chain.index(row.area_id), row.department.code))
-    department, home = best.department, best.area
+    best = min(served, key=lambda row: (-chain.index(row[0]), row[1].code))
+    _area_id, department, home = best
     return RouteDecision(
         level=level.value,
         department=department,
@@ -224,3 +294,115 @@ def _fallback(category: Category, area: Area, chain: list[int]) -> RouteDecision
             f"{_describe_department(department)}, which serves {_describe_area(home)}."
         ),
     )
+
+
+# --- Who can sign for each routing target (`gridlink routing check`) --------------------------
+
+
+@dataclass
+class RoutingGap:
+    """A routing target nobody active can sign for: a rule's unit or a fallback's unit, with
+    the category × area pairs routed to it (or, with `unit` None, pairs with no route)."""
+
+    unit: Department | Area | None
+    rule: RoutingRule | None
+    pairs: list[tuple[str, str]]  # (category code, area code)
+    why: str = ""
+
+    @property
+    def unit_label(self) -> str:
+        if isinstance(self.unit, Department):
+            return f"{_describe_department(self.unit)} [department]"
+        if isinstance(self.unit, Area):
+            return f"{_describe_area(self.unit)} [area office]"
+        return "-"
+
+    @property
+    def via(self) -> str:
+        return f"rule #{self.rule.pk}" if self.rule is not None else "fallback (属地管理)"
+
+
+@dataclass
+class RoutingCheck:
+    unstaffed: list[RoutingGap]
+    unrouted: list[RoutingGap]
+    pairs: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.unstaffed
+
+
+def _signers() -> tuple[set[int], list[tuple[str, str]]]:
+    """Active assignments of active users that can act for a unit: the departments with a
+    department role, and (role, area path) for the area office roles."""
+    from gridlink.accounts.models import RoleAssignment
+    from gridlink.accounts.roles import AREA_OFFICE_ROLES, DEPARTMENT_ROLES
+
+    rows = (
+        RoleAssignment.objects.active()
+        .filter(user__is_active=True, role__in=[*DEPARTMENT_ROLES, *AREA_OFFICE_ROLES])
+        .values_list("role", "department_id", "area__path")
+    )
+    departments = {d for role, d, _p in rows if role in DEPARTMENT_ROLES and d is not None}
+    offices = [(role, p) for role, _d, p in rows if role in AREA_OFFICE_ROLES and p]
+    return departments, offices
+
+
+def _staffed(
+    unit: Department | Area, departments: set[int], offices: list[tuple[str, str]]
+) -> bool:
+    from gridlink.cases.permissions import acts_for_unit
+
+    if isinstance(unit, Department):
+        return unit.pk in departments
+    return any(
+        acts_for_unit(role, scope_path=path, unit_department_id=None, unit_area_path=unit.path)
+        for role, path in offices
+    )
+
+
+def routing_check(*, on: date | None = None) -> RoutingCheck:
+    """Route every sub-class of the published taxonomy in every current grid (where cases
+    lie) and list the targets — each rule's unit and each fallback unit — that no active
+    user can sign for (the rule of `gridlink.cases.permissions.acts_for_unit`), and the
+    pairs that have no route at all."""
+    from gridlink.cases.selectors import taxonomy_current
+    from gridlink.geo.models import Level
+
+    day = on or timezone.localdate()
+    version = taxonomy_current()
+    if version is None:
+        return RoutingCheck([], [], 0)
+    categories = list(
+        Category.objects.filter(version=version, parent__isnull=False).order_by("code")
+    )
+    grids = list(Area.objects.current(day).filter(level=Level.GRID).order_by("code"))
+    snapshot = RoutingSnapshot(day)
+    departments, offices = _signers()
+    targets: dict[tuple[str, int, int | None], RoutingGap] = {}
+    unrouted: dict[str, RoutingGap] = {}
+    staffed: dict[tuple[str, int], bool] = {}
+    pairs = 0
+    for grid in grids:
+        for category in categories:
+            pairs += 1
+            try:
+                decision = snapshot.route(category=category, area=grid)
+            except DomainError as refused:  # grouped by category: the first refusal says why
+                gap = unrouted.setdefault(
+                    category.code, RoutingGap(None, None, [], refused.message)
+                )
+                gap.pairs.append((category.code, grid.code))
+                continue
+            unit = decision.unit
+            kind = "department" if isinstance(unit, Department) else "area"
+            key = (kind, unit.pk)
+            if key not in staffed:
+                staffed[key] = _staffed(unit, departments, offices)
+            if staffed[key]:
+                continue
+            rule_id = decision.rule.pk if decision.rule is not None else None
+            gap = targets.setdefault((kind, unit.pk, rule_id), RoutingGap(unit, decision.rule, []))
+            gap.pairs.append((category.code, grid.code))
+    return RoutingCheck(list(targets.values()), list(unrouted.values()), pairs)

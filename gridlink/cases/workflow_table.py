@@ -31,8 +31,10 @@ class State(models.TextChoices):
     SIGNED = "signed", _("Signed for")  # 已签收
     IN_PROGRESS = "in_progress", _("In progress")  # 处置中
     EXTENSION_REQUESTED = "extension_requested", _("Extension requested")  # 延期申请中
+    EXTENSION_ENDORSED = "extension_endorsed", _("Extension endorsed")  # 延期部门已审核
     EXTENDED = "extended", _("Extended")  # 已延期
     SUSPENSION_REQUESTED = "suspension_requested", _("Suspension requested")  # 缓办申请中
+    SUSPENSION_ENDORSED = "suspension_endorsed", _("Suspension endorsed")  # 缓办部门已审核
     SUSPENDED = "suspended", _("Suspended")  # 缓办/挂账
     HANDLED = "handled", _("Handled")  # 已处置
     VERIFYING = "verifying", _("Verifying")  # 核查中
@@ -55,8 +57,10 @@ STATE_ZH: dict[State, str] = {
     State.SIGNED: "已签收",
     State.IN_PROGRESS: "处置中",
     State.EXTENSION_REQUESTED: "延期申请中",
+    State.EXTENSION_ENDORSED: "延期部门已审核",
     State.EXTENDED: "已延期",
     State.SUSPENSION_REQUESTED: "缓办申请中",
+    State.SUSPENSION_ENDORSED: "缓办部门已审核",
     State.SUSPENDED: "缓办/挂账",
     State.HANDLED: "已处置",
     State.VERIFYING: "核查中",
@@ -76,6 +80,15 @@ class Flag(models.TextChoices):
     RED = "red", _("Red card")  # 红牌: overdue
 
 
+class Trigger(models.TextChoices):
+    """Why a case is put under supervision (the `supervise` action's `trigger` input)."""
+
+    MANUAL = "manual", _("Opened by a supervisor")  # 人工督办
+    DISSATISFIED_TWICE = "dissatisfied_twice", _("Dissatisfied twice")  # 两次不满意
+    VERIFICATION_FAILED = "verification_failed", _("Failed verification 3 times")  # 三次核查不通过
+    OVERDUE = "overdue", _("Overdue")  # 超期
+
+
 class Action(models.TextChoices):
     ACCEPT = "accept", _("Accept")  # 受理
     INVALIDATE = "invalidate", _("Do not accept")  # 不予受理
@@ -91,9 +104,11 @@ class Action(models.TextChoices):
     ESCALATE = "escalate", _("Escalate")  # 上报上级
     START_HANDLING = "start_handling", _("Start handling")  # 开始处置
     REQUEST_EXTENSION = "request_extension", _("Request extension")  # 申请延期
+    ENDORSE_EXTENSION = "endorse_extension", _("Endorse extension (head)")  # 部门负责人审核
     APPROVE_EXTENSION = "approve_extension", _("Approve extension")
     DENY_EXTENSION = "deny_extension", _("Deny extension")
     REQUEST_SUSPENSION = "request_suspension", _("Request suspension")  # 申请缓办/挂账
+    ENDORSE_SUSPENSION = "endorse_suspension", _("Endorse suspension (head)")  # 部门负责人审核
     APPROVE_SUSPENSION = "approve_suspension", _("Approve suspension")
     DENY_SUSPENSION = "deny_suspension", _("Deny suspension")
     RESUME = "resume", _("Resume")  # 恢复处置
@@ -138,7 +153,13 @@ S = State
 A = Action
 R = Role
 
-_HANDLERS = frozenset({R.DEPT_HANDLER, R.DEPT_HEAD, R.COMMUNITY_STAFF})
+_HANDLERS = frozenset({R.DEPT_HANDLER, R.DEPT_HEAD, R.COMMUNITY_STAFF, R.STREET_STAFF})
+_HEAD = frozenset({R.DEPT_HEAD})
+# The dispatcher decides; with two-step approval a department's head endorses first
+# (`GRIDLINK_HEAD_APPROVAL`, see `effects.head_approval_pending`) and may refuse.
+_DECIDE = frozenset({R.DISPATCHER, R.DEPT_HEAD})
+_EXT_ASKED = frozenset({S.EXTENSION_REQUESTED, S.EXTENSION_ENDORSED})
+_SUS_ASKED = frozenset({S.SUSPENSION_REQUESTED, S.SUSPENSION_ENDORSED})
 _DISPATCH = frozenset({R.DISPATCHER})
 _REASON = frozenset({"reason"})
 
@@ -182,7 +203,8 @@ TRANSITIONS: tuple[Transition, ...] = (
                frozenset({S.FILED, S.DISPATCHED, S.SIGNED, S.IN_PROGRESS, S.EXTENDED,
                           S.RETURNED, S.ESCALATED, S.REWORK, S.REOPENED}),
                S.ESCALATED,
-               frozenset({R.GRID_WORKER, R.COMMUNITY_STAFF, R.DISPATCHER, R.DEPT_HEAD}),
+               frozenset({R.GRID_WORKER, R.COMMUNITY_STAFF, R.STREET_STAFF, R.DISPATCHER,
+                          R.DEPT_HEAD}),
                "上报上级", "Escalate one level up the ladder, with a reason",
                requires=_REASON, starts_deadline="handle"),
     # 4 handle
@@ -191,20 +213,29 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(A.REQUEST_EXTENSION, frozenset({S.SIGNED, S.IN_PROGRESS}),
                S.EXTENSION_REQUESTED, _HANDLERS, "申请延期", "Ask for more time (once)",
                requires=frozenset({"reason", "duration"}), public=False),
-    Transition(A.APPROVE_EXTENSION, frozenset({S.EXTENSION_REQUESTED}), S.EXTENDED, _DISPATCH,
+    Transition(A.ENDORSE_EXTENSION, frozenset({S.EXTENSION_REQUESTED}), S.EXTENSION_ENDORSED,
+               _HEAD, "部门负责人审核延期",
+               "The department head endorses the request; it goes on to the dispatcher",
+               public=False),
+    Transition(A.APPROVE_EXTENSION, _EXT_ASKED, S.EXTENDED, _DISPATCH,
                "批准延期", "Approve: the handle deadline moves by the approved time",
                extends_deadline=True),
-    Transition(A.DENY_EXTENSION, frozenset({S.EXTENSION_REQUESTED}), S.IN_PROGRESS, _DISPATCH,
-               "驳回延期", "Deny the extension; the deadline stands", requires=_REASON,
-               public=False),
+    Transition(A.DENY_EXTENSION, _EXT_ASKED, S.IN_PROGRESS, _DECIDE,
+               "驳回延期", "Deny the extension (the head or the dispatcher); the deadline stands",
+               requires=_REASON, public=False),
     Transition(A.REQUEST_SUSPENSION, frozenset({S.SIGNED, S.IN_PROGRESS, S.EXTENDED}),
                S.SUSPENSION_REQUESTED, _HANDLERS, "申请缓办/挂账",
                "Ask to suspend (cannot be solved for now)", requires=_REASON, public=False),
-    Transition(A.APPROVE_SUSPENSION, frozenset({S.SUSPENSION_REQUESTED}), S.SUSPENDED,
+    Transition(A.ENDORSE_SUSPENSION, frozenset({S.SUSPENSION_REQUESTED}),
+               S.SUSPENSION_ENDORSED, _HEAD, "部门负责人审核缓办",
+               "The department head endorses the request; it goes on to the dispatcher",
+               public=False),
+    Transition(A.APPROVE_SUSPENSION, _SUS_ASKED, S.SUSPENDED,
                _DISPATCH, "批准缓办/挂账", "Approve: the deadline clock stops",
                stops_clock=True),
-    Transition(A.DENY_SUSPENSION, frozenset({S.SUSPENSION_REQUESTED}), S.IN_PROGRESS,
-               _DISPATCH, "驳回缓办", "Deny the suspension; handling goes on",
+    Transition(A.DENY_SUSPENSION, _SUS_ASKED, S.IN_PROGRESS,
+               _DECIDE, "驳回缓办",
+               "Deny the suspension (the head or the dispatcher); handling goes on",
                requires=_REASON, public=False),
     Transition(A.RESUME, frozenset({S.SUSPENDED}), S.IN_PROGRESS, _DISPATCH,
                "恢复处置", "Resume handling: the clock runs again", restarts_clock=True),
@@ -237,7 +268,8 @@ TRANSITIONS: tuple[Transition, ...] = (
                starts_deadline="handle"),
     # flags
     Transition(A.SUPERVISE, _OPEN, None, frozenset({R.SUPERVISOR}), "督办",
-               "Open a supervision order (sets the supervised flag)", requires=_REASON,
+               "Put the case under supervision (with its supervision order; sets the flag)",
+               requires=_REASON,
                public=False),
 )  # fmt: skip
 

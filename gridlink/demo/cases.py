@@ -62,7 +62,8 @@ S = State
 TARGETS: dict[State, int] = {
     S.REPORTED: 5, S.ACCEPTED: 2, S.INVALID: 2, S.MERGED: 2, S.FILED: 3, S.DISPATCHED: 6,
     S.RETURNED: 2, S.ESCALATED: 3, S.SIGNED: 4, S.IN_PROGRESS: 6, S.EXTENSION_REQUESTED: 2,
-    S.EXTENDED: 1, S.SUSPENSION_REQUESTED: 1, S.SUSPENDED: 2, S.HANDLED: 2, S.VERIFYING: 2,
+    S.EXTENSION_ENDORSED: 2, S.EXTENDED: 1, S.SUSPENSION_REQUESTED: 1,
+    S.SUSPENSION_ENDORSED: 2, S.SUSPENDED: 2, S.HANDLED: 2, S.VERIFYING: 2,
     S.VERIFIED: 2, S.REWORK: 2, S.CLOSED: 5, S.EVALUATED: 8, S.REOPENED: 2,
 }  # fmt: skip
 CHANNEL_WEIGHTS = {
@@ -107,7 +108,7 @@ def _path(target: State, *, patrol: bool, on_the_spot: bool, rng: random.Random)
         closed = ["handle_on_the_spot", "send_for_verification", "verify_pass", "close"]
     returned = rng.choice([[], [], ["return_not_our_duty", "reject_return"]])
     paused = rng.choice(
-        [[], [], ["request_suspension", "approve_suspension", "resume"],
+        [[], [], ["request_suspension", "endorse_suspension", "approve_suspension", "resume"],
          ["request_extension", "deny_extension"]]
     )  # fmt: skip
     redone = [*head, *_WORK, "submit_result", "send_for_verification", "verify_fail",
@@ -126,9 +127,17 @@ def _path(target: State, *, patrol: bool, on_the_spot: bool, rng: random.Random)
         S.SIGNED: [*head, "dispatch", "sign_for"],
         S.IN_PROGRESS: [*head, *_WORK, *paused],
         S.EXTENSION_REQUESTED: [*head, *_WORK, "request_extension"],
-        S.EXTENDED: [*head, *_WORK, "request_extension", "approve_extension"],
+        S.EXTENSION_ENDORSED: [*head, *_WORK, "request_extension", "endorse_extension"],
+        S.EXTENDED: [*head, *_WORK, "request_extension", "endorse_extension", "approve_extension"],
         S.SUSPENSION_REQUESTED: [*head, *_WORK, "request_suspension"],
-        S.SUSPENDED: [*head, *_WORK, "request_suspension", "approve_suspension"],
+        S.SUSPENSION_ENDORSED: [*head, *_WORK, "request_suspension", "endorse_suspension"],
+        S.SUSPENDED: [
+            *head,
+            *_WORK,
+            "request_suspension",
+            "endorse_suspension",
+            "approve_suspension",
+        ],
         S.HANDLED: closed[: closed.index("send_for_verification")],
         S.VERIFYING: closed[: closed.index("send_for_verification") + 1],
         S.VERIFIED: closed[:-1],
@@ -138,6 +147,14 @@ def _path(target: State, *, patrol: bool, on_the_spot: bool, rng: random.Random)
         S.REOPENED: [*closed, rng.choice(["rate_dissatisfied", "reopen"])],
     }
     return paths[target]
+
+
+# Dissatisfied twice (the first of the reopened cases): the second rating opens a
+# supervision order automatically (督办).
+_TWICE_DISSATISFIED = [
+    "rate_dissatisfied", "start_handling", "submit_result", "send_for_verification",
+    "verify_pass", "close", "rate_dissatisfied",
+]  # fmt: skip
 
 
 class _Staff:
@@ -183,7 +200,12 @@ class _Staff:
         """Who signs for and handles a case of this unit (see cases.permissions)."""
         if department is not None:
             return self.of_department(department.pk)
+        if area is not None and area.level == Level.STREET:
+            return self.over(Role.STREET_STAFF, area)
         return self.over(Role.COMMUNITY_STAFF, area) if area is not None else None
+
+    def head(self, department_id: int) -> User | None:
+        return self.by_department.get((Role.DEPT_HEAD, department_id))
 
 
 class _Seeder:
@@ -258,6 +280,9 @@ class _Seeder:
         patrol = channel == Channel.GRID_PATROL
         on_the_spot = patrol and grid_level and solvable and self.rng.random() < 0.5
         steps = _path(target, patrol=patrol, on_the_spot=on_the_spot, rng=self.rng)
+        if target == S.REOPENED and index == 0:
+            steps = [*_path(S.CLOSED, patrol=patrol, on_the_spot=False, rng=self.rng),
+                     *_TWICE_DISSATISFIED]  # fmt: skip
         case = self._report(script, channel, building, age=age)
         for step in steps:
             case = self._step(case, step)
@@ -434,6 +459,13 @@ class _Seeder:
             case "request_suspension":
                 reason = rng.choice(texts.SUSPENSION_REASONS)
                 return self._act(case, step, self._handler(case), {"reason": reason})
+            case "endorse_extension" | "endorse_suspension":
+                if case.unit_department_id is None:  # an area office: no head step
+                    return case
+                head = staff.head(case.unit_department_id)
+                if head is None:
+                    raise DemoCasesUnavailable(f"no head for {case.unit_name}")
+                return self._act(case, step, head, {})
             case "submit_result" | "handle_on_the_spot":
                 actor = (
                     self._handler(case)

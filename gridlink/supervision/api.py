@@ -60,6 +60,14 @@ def _target(order: SupervisionOrder) -> str:
     return str(unit.name_zh) if unit is not None else ""
 
 
+def _escalated_to(order: SupervisionOrder) -> dict[str, Any] | None:
+    unit = order.escalated_to_department or order.escalated_to_area
+    if unit is None:
+        return None
+    kind = "department" if order.escalated_to_department_id else "area"
+    return {"kind": kind, "id": unit.pk, "code": unit.code, "name": str(unit.name_zh)}
+
+
 def order_out(order: SupervisionOrder, *, detail: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": order.pk,
@@ -76,7 +84,9 @@ def order_out(order: SupervisionOrder, *, detail: bool = False) -> dict[str, Any
         "level": order.level,
         "state": order.state,
         "state_label": str(order.get_state_display()),
-        "opened_by": order.opened_by.get_username(),
+        "opened_by": _name(order.opened_by),  # empty: opened automatically
+        "trigger": order.trigger,
+        "escalated_to": _escalated_to(order),
         "opened_at": order.opened_at.isoformat(),
         "deadline_days": order.deadline_days,
         "deadline_at": order.deadline_at.isoformat(),
@@ -166,7 +176,14 @@ def order_list(request: HttpRequest, filters: Query[OrderFilters]) -> dict[str, 
             _("Unknown state '%(state)s'.") % {"state": bad[0][:30]}, code="invalid", field="state"
         )
     qs = orders_visible_to(request.user).select_related(
-        "case", "department", "area", "opened_by", "responded_by", "closed_by"
+        "case",
+        "department",
+        "area",
+        "opened_by",
+        "responded_by",
+        "closed_by",
+        "escalated_to_department",
+        "escalated_to_area",
     )
     if filters.state:
         qs = qs.filter(state__in=filters.state)

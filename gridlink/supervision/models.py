@@ -9,6 +9,9 @@ deadline as overdue and escalates them. See docs/supervision.md.
 Who is accountable for an order is fixed when it is opened (`accountable_department` or
 `accountable_area`): the target unit itself, or the unit handling the case at that moment
 (its grid if no unit has it yet). The assessment counts orders against that unit.
+
+Orders are opened by a supervisor or automatically (`trigger`: dissatisfied twice, three
+failed verifications, an overdue case); an escalation names the unit it went to.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from gridlink.cases.workflow_table import Trigger
 
 INSTRUCTIONS_MAX = 2000
 RESPONSE_MAX = 2000
@@ -108,8 +113,13 @@ class SupervisionOrder(models.Model):
     state = models.CharField(
         _("state"), max_length=10, choices=OrderState.choices, default=OrderState.OPEN
     )
+    # Empty for an order opened automatically (the system: dissatisfied twice, three failed
+    # verifications, an overdue case); `trigger` says why it was opened.
     opened_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    trigger = models.CharField(
+        _("trigger"), max_length=24, choices=Trigger.choices, default=Trigger.MANUAL
     )
     opened_at = models.DateTimeField(_("opened at"), default=timezone.now, db_index=True)
     deadline_days = models.PositiveSmallIntegerField(_("deadline (working days)"))
@@ -119,6 +129,14 @@ class SupervisionOrder(models.Model):
     escalated = models.BooleanField(_("escalated"), default=False)
     escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
     escalation_count = models.PositiveSmallIntegerField(_("escalations"), default=0)
+    # Where the latest escalation went: the next rung above the accountable unit (or above
+    # the previous escalation), see `gridlink.supervision.policy.escalation_target`.
+    escalated_to_department = models.ForeignKey(
+        "geo.Department", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    escalated_to_area = models.ForeignKey(
+        "geo.Area", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     response = models.TextField(_("response"), max_length=RESPONSE_MAX, blank=True)
     responded_by = models.ForeignKey(

@@ -24,8 +24,10 @@ if TYPE_CHECKING:
     from gridlink.supervision.models import SupervisionOrder
 
 # Area roles that answer for a case's unit, and for an area unit.
-CASE_UNIT_AREA_ROLES = frozenset({Role.COMMUNITY_STAFF, Role.DISPATCHER})
-AREA_UNIT_ROLES = frozenset({Role.COMMUNITY_STAFF, Role.DISPATCHER, Role.GRID_WORKER})
+CASE_UNIT_AREA_ROLES = frozenset({Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.DISPATCHER})
+AREA_UNIT_ROLES = frozenset(
+    {Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.DISPATCHER, Role.GRID_WORKER}
+)
 
 
 def _active(actor: AnyUser | None) -> TypeIs[AnyUser]:

@@ -47,6 +47,13 @@ class EventOut(Schema):
     at: str
 
 
+class EscalatedTo(Schema):
+    kind: str  # department | area
+    id: int
+    code: str
+    name: str
+
+
 class OrderOut(Schema):
     id: int
     code: str
@@ -62,7 +69,9 @@ class OrderOut(Schema):
     level: str
     state: str
     state_label: str
-    opened_by: str
+    opened_by: str | None  # None for an order opened automatically
+    trigger: str  # manual, dissatisfied_twice, verification_failed, overdue
+    escalated_to: EscalatedTo | None
     opened_at: str
     deadline_days: int
     deadline_at: str

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gridlink.cases.models import Case
+from gridlink.cases.workflow_table import Trigger
 from gridlink.core.errors import DomainError, NotPermitted
 from gridlink.core.worktime import WorkCalendar, add_working_days, calendar_load
 from gridlink.geo.models import Area, Department, Level
@@ -33,6 +34,7 @@ from gridlink.supervision.models import (
     SupervisionOrder,
 )
 from gridlink.supervision.permissions import may_close, may_respond, may_supervise
+from gridlink.supervision.policy import automatic_order, escalation_target
 
 if TYPE_CHECKING:
     from gridlink.accounts.models import User
@@ -155,6 +157,9 @@ def _payload(order: SupervisionOrder, **extra: Any) -> dict[str, Any]:
         "state": order.state,
         "deadline_at": order.deadline_at.isoformat(),
         "escalation_count": order.escalation_count,
+        "trigger": order.trigger,
+        "escalated_to_department_id": order.escalated_to_department_id,
+        "escalated_to_area_id": order.escalated_to_area_id,
         **extra,
     }
 
@@ -168,13 +173,21 @@ def _record(
     text: str = "",
     topic: str,
     data: dict[str, Any] | None = None,
+    emails: list[str] | None = None,
+    email_subject: str = "",
+    email_body: str = "",
 ) -> SupervisionEvent:
     event = SupervisionEvent.objects.create(
         order=order, kind=kind, actor=actor, text=text, data=data or {}, at=at
     )
     outbox_put(
         topic=f"supervision.{topic}",
-        payload=_payload(order, event=str(kind), actor_id=actor.pk if actor else None, at=at),
+        payload=_payload(
+            order, event=str(kind), actor_id=actor.pk if actor else None, at=at, **(data or {})
+        ),
+        emails=emails or (),
+        email_subject=email_subject,
+        email_body=email_body,
     )
     return event
 
@@ -204,7 +217,8 @@ def _save_with_code(order: SupervisionOrder, at: dt.datetime) -> None:
 
 
 def _supervise_case(actor: User, case: Case, order: SupervisionOrder, at: dt.datetime) -> None:
-    """Put an open case under supervision so its timeline shows the order."""
+    """Put an open case under supervision so its timeline shows the order (the `supervise`
+    transition, naming the order: its effect is the one writer of the flag)."""
     from gridlink.accounts.roles import Role
     from gridlink.cases.permissions import case_roles
     from gridlink.cases.services.transitions import case_transition
@@ -219,10 +233,56 @@ def _supervise_case(actor: User, case: Case, order: SupervisionOrder, at: dt.dat
         case_id=case.pk,
         action=Action.SUPERVISE,
         version=case.version,
-        inputs={"reason": _("Supervision order %(code)s") % {"code": order.code}},
+        inputs={
+            "reason": _("Supervision order %(code)s") % {"code": order.code},
+            "order_code": order.code,
+        },
         system=system,
         now=at,
     )
+
+
+def _order_create(
+    *,
+    actor: User | None,
+    case: Case | None,
+    department: Department | None,
+    area: Area | None,
+    instructions: str,
+    deadline_days: int,
+    level: str,
+    trigger: str,
+    at: dt.datetime,
+    calendar: WorkCalendar | None,
+) -> SupervisionOrder:
+    """Write a checked order, its `opened` event and outbox entry: the one place an order is
+    made, for a supervisor's order and an automatic one alike."""
+    order = SupervisionOrder(
+        case=case,
+        department=department,
+        area=area,
+        instructions=instructions,
+        level=level,
+        state=OrderState.OPEN,
+        opened_by=actor,
+        opened_at=at,
+        trigger=trigger,
+        deadline_days=deadline_days,
+        deadline_at=add_working_days(start_at=at, days=deadline_days, calendar=calendar),
+    )
+    if case is not None:
+        if case.unit_department_id is not None:
+            order.accountable_department_id = case.unit_department_id
+        else:
+            order.accountable_area_id = case.unit_area_id or case.grid_id
+    elif department is not None:
+        order.accountable_department = department
+    else:
+        order.accountable_area = area
+    _save_with_code(order, at)
+    _record(order, kind=EventKind.OPENED, actor=actor, at=at, text=instructions,
+            topic="opened", data={"trigger": trigger})  # fmt: skip
+    return order
 
 
 @transaction.atomic
@@ -253,32 +313,40 @@ def order_open(
             code="not_permitted",
             field="target",
         )
-    order = SupervisionOrder(
-        case=target_case,
-        department=target_department,
-        area=target_area,
-        instructions=text,
-        level=level,
-        state=OrderState.OPEN,
-        opened_by=actor,
-        opened_at=at,
-        deadline_days=days,
-        deadline_at=add_working_days(start_at=at, days=days, calendar=calendar),
-    )
-    if target_case is not None:
-        if target_case.unit_department_id is not None:
-            order.accountable_department_id = target_case.unit_department_id
-        else:
-            order.accountable_area_id = target_case.unit_area_id or target_case.grid_id
-    elif target_department is not None:
-        order.accountable_department = target_department
-    else:
-        order.accountable_area = target_area
-    _save_with_code(order, at)
-    _record(order, kind=EventKind.OPENED, actor=actor, at=at, text=text, topic="opened")
+    order = _order_create(
+        actor=actor, case=target_case, department=target_department, area=target_area,
+        instructions=text, deadline_days=days, level=level, trigger=Trigger.MANUAL, at=at,
+        calendar=calendar,
+    )  # fmt: skip
     if target_case is not None:
         _supervise_case(actor, target_case, order, at)
     return order
+
+
+def order_open_for_case(
+    *,
+    case: Case,
+    actor: User | None,
+    trigger: str,
+    reason: str,
+    now: dt.datetime,
+    calendar: WorkCalendar | None,
+) -> str:
+    """The order behind a `supervise` transition that no order preceded: a supervisor's
+    `supervise` action on the case, or an automatic trigger (dissatisfied twice, three
+    failed verifications, overdue; `actor` None). Called by the transition's effect inside
+    its transaction, with the case locked; the deadline and level come from the policy
+    (`gridlink.supervision.policy.AUTOMATIC`). Returns the order's code."""
+    if trigger not in Trigger.values:
+        raise DomainError(_("Unknown supervision trigger."), code="invalid", field="trigger")
+    policy = automatic_order(trigger)
+    text = "\n".join(t for t in (str(policy.instructions), reason.strip()) if t)
+    order = _order_create(
+        actor=actor, case=case, department=None, area=None,
+        instructions=text[:INSTRUCTIONS_MAX], deadline_days=policy.deadline_days,
+        level=policy.level, trigger=trigger, at=now, calendar=calendar,
+    )  # fmt: skip
+    return order.code
 
 
 def _locked(order_id: int) -> SupervisionOrder:
@@ -400,17 +468,76 @@ def orders_sweep(
             order.escalated_at = at
             order.escalation_count += 1
             order.deadline_at = deadline
+            to_department, to_area = _escalate_to(order)
+            order.escalated_to_department, order.escalated_to_area = to_department, to_area
             order.save()
+            unit = to_department or to_area
+            recipients = escalation_recipients(department=to_department, area=to_area)
             _record(
                 order,
                 kind=EventKind.ESCALATED,
                 actor=None,
                 at=at,
                 topic="escalated",
+                text=_("Escalated to %(unit)s.") % {"unit": unit.name_zh if unit else "-"},
                 data={
                     "missed_deadline_at": missed.isoformat(),
                     "next_deadline_at": deadline.isoformat(),
+                    "escalated_to": _unit_ref(to_department, to_area),
+                    "notified_user_ids": [u.pk for u in recipients],
                 },
+                emails=[u.email for u in recipients if u.email],
+                email_subject=_("Supervision order %(code)s is overdue") % {"code": order.code},
+                email_body=_(
+                    "Supervision order %(code)s was not answered by its deadline and has been "
+                    "escalated to %(unit)s."
+                )
+                % {"code": order.code, "unit": unit.name_zh if unit else "-"},
             )
             found["escalated"] += 1
     return found
+
+
+# --- Escalation: where to, and who hears of it -----------------------------------------------
+
+
+def _unit_ref(department: Department | None, area: Area | None) -> dict[str, Any] | None:
+    if department is not None:
+        return {"kind": "department", "id": department.pk, "code": department.code,
+                "name": department.name_zh}  # fmt: skip
+    if area is not None:
+        return {"kind": "area", "id": area.pk, "code": area.code, "name": area.name_zh}
+    return None
+
+
+def _escalate_to(order: SupervisionOrder) -> tuple[Department | None, Area | None]:
+    """One rung above where the order stands: above its previous escalation, else above the
+    accountable unit."""
+    if order.escalated_to_department_id or order.escalated_to_area_id:
+        department, area = order.escalated_to_department, order.escalated_to_area
+    else:
+        department, area = order.accountable_department, order.accountable_area
+    return escalation_target(department=department, area=area)
+
+
+# Who answers for a unit an order escalates to: a department's head (its handlers when it
+# has no head), an area's office — the dispatcher and the office staff of that area.
+_AREA_LEADERS = ("dispatcher", "street_staff", "community_staff")
+
+
+def escalation_recipients(*, department: Department | None, area: Area | None) -> list[User]:
+    """The active users who lead the unit an order escalated to (to be notified)."""
+    from gridlink.accounts.models import RoleAssignment, User
+    from gridlink.accounts.roles import Role
+
+    rows = RoleAssignment.objects.active().filter(user__is_active=True)
+    if department is not None:
+        heads = rows.filter(department=department, role=Role.DEPT_HEAD)
+        if not heads.exists():
+            heads = rows.filter(department=department, role=Role.DEPT_HANDLER)
+        ids = heads.values_list("user_id", flat=True)
+    elif area is not None:
+        ids = rows.filter(area=area, role__in=_AREA_LEADERS).values_list("user_id", flat=True)
+    else:
+        return []
+    return list(User.objects.filter(pk__in=list(ids)).order_by("pk"))

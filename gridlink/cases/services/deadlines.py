@@ -162,7 +162,8 @@ def deadline_sweep(*, now: dt.datetime | None = None, limit: int = 1000) -> Swee
     escalation that follows a red card starts a new stage with a later deadline; so a second
     run at the same moment finds nothing to do. The policy (`GRIDLINK_OVERDUE_POLICY`):
     `escalate` moves an overdue case one rung up the ladder when its state allows escalation
-    and it is not at the top — otherwise, and under `supervise`, it is put under supervision.
+    and it is not at the top — otherwise, and under `supervise`, it is put under supervision
+    (a supervision order with reason `overdue`, see `effects.supervise_automatically`).
     """
     now = now or timezone.now()
     cal = current_calendar()
@@ -220,9 +221,11 @@ def _sweep_one(case_id: int, now: dt.datetime, cal: WorkCalendar) -> list[str]:
                             calendar=cal)  # fmt: skip
             done.append("escalated")
         elif not case.supervised:
-            case_transition(actor=None, case_id=case.pk, action=Action.SUPERVISE, version=None,
-                            inputs={"reason": reason}, system=True, now=now,
-                            calendar=cal)  # fmt: skip
+            from gridlink.cases.services.effects import supervise_automatically
+            from gridlink.cases.services.supervision_hook import Trigger
+
+            supervise_automatically(case, trigger=Trigger.OVERDUE, reason=reason, now=now,
+                                    calendar=cal)  # fmt: skip
             done.append("supervised")
     return done
 

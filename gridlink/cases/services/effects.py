@@ -39,7 +39,8 @@ from gridlink.cases.services.deadlines import (
     suspension_end,
 )
 from gridlink.cases.services.events import event_record
-from gridlink.cases.workflow import Action, Transition
+from gridlink.cases.services.supervision_hook import ORDER_OPENERS, Trigger
+from gridlink.cases.workflow import Action, State, Transition
 from gridlink.core.errors import DomainError, NotPermitted
 from gridlink.core.worktime import WorkCalendar, add_working_days
 from gridlink.geo.models import Area, Department
@@ -368,6 +369,7 @@ def _request_extension(step: Step) -> None:
 
 
 def _approve_extension(step: Step) -> None:
+    _refuse(step)
     case = step.case
     amount, unit = parse_duration(case.requested_extension, field="requested_extension")
     case.extension_amount, case.extension_unit = amount, unit
@@ -397,6 +399,7 @@ def _deny_extension(step: Step) -> None:
 
 
 def _approve_suspension(step: Step) -> None:
+    _refuse(step)
     step.case.suspended_at = step.now
 
 
@@ -479,9 +482,14 @@ def _verify_fail(step: Step) -> None:
     if step.inputs.get("evidence"):
         _attach(step, step.inputs.get("evidence"), PhotoStage.VERIFY)
     step.data["failures"] = case.verify_fail_count
-    if case.verify_fail_count >= 3 and not case.supervised:
-        case.supervised = True
-        step.data["supervised"] = True
+    if case.verify_fail_count >= VERIFY_FAILURES_SUPERVISED and not case.supervised:
+        reason = _("Failed verification %(n)s times.") % {"n": case.verify_fail_count}
+        step.follow_ups.append(
+            lambda: supervise_automatically(
+                case, trigger=Trigger.VERIFICATION_FAILED, reason=reason, now=step.now,
+                calendar=step.calendar,
+            )
+        )  # fmt: skip
 
 
 def _close(step: Step) -> None:
@@ -522,18 +530,96 @@ def _redo_after_dissatisfaction(step: Step) -> None:
     reason = _("The reporter was dissatisfied.")
     _apply(case=case, actor=None, action=Action.REOPEN, inputs={"reason": reason},
            system=True, resident_by_code=False, now=step.now, calendar=step.calendar)  # fmt: skip
-    if case.dissatisfied_count >= 2 and not case.supervised:
-        _apply(case=case, actor=None, action=Action.SUPERVISE,
-               inputs={"reason": _("Dissatisfied twice.")}, system=True,
-               resident_by_code=False, now=step.now, calendar=step.calendar)  # fmt: skip
+    if case.dissatisfied_count >= DISSATISFIED_SUPERVISED and not case.supervised:
+        supervise_automatically(case, trigger=Trigger.DISSATISFIED_TWICE,
+                                reason=_("Dissatisfied twice."), now=step.now,
+                                calendar=step.calendar)  # fmt: skip
+
+
+# --- Supervision (督办): the one writer of `Case.supervised` -----------------------------------
+
+DISSATISFIED_SUPERVISED = 2  # SPEC §3: dissatisfied again → supervision order
+VERIFY_FAILURES_SUPERVISED = 3  # SPEC §3: three or more failures are flagged
+
+
+def supervise_automatically(
+    case: Case, *, trigger: str, reason: str, now: dt.datetime, calendar: WorkCalendar | None
+) -> None:
+    """An automatic trigger puts `case` (locked, saved) under supervision: the `supervise`
+    transition as the system, whose effect opens the order. A case already supervised keeps
+    the order it has."""
+    from gridlink.cases.services.transitions import _apply
+
+    if case.supervised or not case.is_open:
+        return
+    _apply(case=case, actor=None, action=Action.SUPERVISE,
+           inputs={"reason": reason, "trigger": trigger}, system=True,
+           resident_by_code=False, now=now, calendar=calendar)  # fmt: skip
 
 
 def _supervise(step: Step) -> None:
-    if step.case.supervised:
+    """Set the flag, once, with the order: the one the supervision service has just opened
+    (`order_code`), or one opened now through the registered opener."""
+    case = step.case
+    if case.supervised:
         raise DomainError(
             _("The case is already under supervision."), code="already_supervised", field="action"
         )
-    step.case.supervised = True
+    code = _text(step.inputs, "order_code", limit=20)
+    # Only the system names an automatic trigger; a person's action is always manual.
+    trigger = str(step.inputs.get("trigger") or Trigger.MANUAL) if step.actor is None else ""
+    trigger = trigger or Trigger.MANUAL
+    if trigger not in Trigger.values:
+        raise DomainError(_("Unknown supervision trigger."), code="invalid", field="trigger")
+    if code and not case.supervision_orders.filter(code=code).exists():
+        raise DomainError(
+            _("No such supervision order on this case."), code="not_found", field="order_code"
+        )
+    if not code:
+        if not ORDER_OPENERS:
+            raise DomainError(
+                _("Supervision orders are not available (the supervision app is not installed)."),
+                code="no_supervision",
+                field="action",
+            )
+        code = ORDER_OPENERS[0](case=case, actor=step.actor, trigger=trigger,
+                                reason=_text(step.inputs, "reason"), now=step.now,
+                                calendar=step.calendar)  # fmt: skip
+    case.supervised = True
+    step.data.update(order=code, trigger=trigger)
+
+
+# --- Two-step approval (部门负责人审核) ---------------------------------------------------------
+
+
+def head_approval_pending(case: Case) -> bool:
+    """With two-step approval (`GRIDLINK_HEAD_APPROVAL`), a request of a department's unit
+    waits for the head's endorsement before the dispatcher may approve it."""
+    return (
+        bool(settings.GRIDLINK_HEAD_APPROVAL)
+        and case.unit_department_id is not None
+        and (case.state in (State.EXTENSION_REQUESTED, State.SUSPENSION_REQUESTED))
+    )
+
+
+def guard_refusal(action: str, case: Case) -> DomainError | None:
+    """The refusal a rule beyond the table gives `action` on `case` now, known without
+    inputs; `case_allowed_actions` and the effects share it."""
+    if action in (Action.APPROVE_EXTENSION, Action.APPROVE_SUSPENSION) and (
+        head_approval_pending(case)
+    ):
+        return DomainError(
+            _("The department head must endorse the request before the dispatcher approves it."),
+            code="head_approval_required",
+            field="action",
+        )
+    return None
+
+
+def _refuse(step: Step) -> None:
+    refusal = guard_refusal(step.transition.action, step.case)
+    if refusal is not None:
+        raise refusal
 
 
 EFFECTS: dict[str, Callable[[Step], None]] = {

@@ -31,7 +31,7 @@ from gridlink.accounts.roles import Role
 from gridlink.cases.models import Case
 from gridlink.cases.permissions import case_roles
 from gridlink.cases.services.deadlines import stage_clear, stage_start
-from gridlink.cases.services.effects import EFFECTS, Step
+from gridlink.cases.services.effects import EFFECTS, Step, guard_refusal
 from gridlink.cases.services.events import event_record
 from gridlink.cases.workflow import (
     Action,
@@ -64,6 +64,7 @@ ROLE_ORDER = [
     Role.DEPT_HEAD,
     Role.DEPT_HANDLER,
     Role.COMMUNITY_STAFF,
+    Role.STREET_STAFF,
     Role.GRID_WORKER,
     Role.SUPERVISOR,
     Role.HOTLINE_OPERATOR,
@@ -265,6 +266,8 @@ def case_allowed_actions(actor: User | None, case: Case) -> list[str]:
         if action == Action.REQUEST_EXTENSION and case.extension_count >= 1:
             continue
         if action == Action.SUPERVISE and case.supervised:
+            continue
+        if guard_refusal(action, case) is not None:
             continue
         found.append(str(action))
     return found

@@ -1,5 +1,7 @@
 """The people who run the demo district: departments and their street stations, and the
-demo users, one or more per role, each with the scope of their role."""
+demo users, one or more per role, each with the scope of their role — so that every
+routing target (a grid's and a community's office, a street office, a street station, a
+district department) has someone who can sign for its cases (`gridlink routing check`)."""
 
 from __future__ import annotations
 
@@ -50,10 +52,13 @@ DEMO_LOGINS = (
     (Role.ADMIN, "admin"),
     (Role.GRID_WORKER, "grid001"),
     (Role.COMMUNITY_STAFF, "community1"),
+    (Role.STREET_STAFF, "street1"),
     (Role.DISPATCHER, "dispatcher1"),
     (Role.DISPATCHER, "district_dispatcher"),
     (Role.DEPT_HANDLER, "dept_cg"),
     (Role.DEPT_HEAD, "dept_head_cg"),
+    (Role.DEPT_HANDLER, "station_cg1"),
+    (Role.DEPT_HEAD, "station_head_cg1"),
     (Role.HOTLINE_OPERATOR, "hotline1"),
     (Role.SUPERVISOR, "supervisor1"),
     (Role.SOCIAL_ORG_MEMBER, "socialorg1"),
@@ -129,6 +134,13 @@ def plan_users(areas: list[AreaPlan], rng: random.Random) -> list[UserPlan]:
         out.append(user(f"community{i}", Role.COMMUNITY_STAFF, area_code=community.code))
     for i, street in enumerate(streets, start=1):
         out.append(user(f"dispatcher{i}", Role.DISPATCHER, area_code=street.code))
+        # The street office (街道办事处) handles street-level cases; each street station
+        # (城管中队, 派出所, 市场监管所) has a handler and a head who sign for its cases.
+        out.append(user(f"street{i}", Role.STREET_STAFF, area_code=street.code))
+        for suffix, *_rest in STREET_STATIONS:
+            code, slug = f"{street.code}-{suffix}", suffix.lower()
+            out.append(user(f"station_{slug}{i}", Role.DEPT_HANDLER, department_code=code))
+            out.append(user(f"station_head_{slug}{i}", Role.DEPT_HEAD, department_code=code))
     out.append(user("district_dispatcher", Role.DISPATCHER, area_code=district))
     for dept in DISTRICT_DEPARTMENTS:
         slug = dept.code.lower()

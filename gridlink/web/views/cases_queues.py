@@ -13,7 +13,7 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from gridlink.accounts.permissions import area_roles
+from gridlink.accounts.permissions import area_roles, department_roles
 from gridlink.accounts.roles import DEPARTMENT_ROLES, Role
 from gridlink.cases.models import Card, Case, CaseTask
 from gridlink.cases.permissions import actor_departments
@@ -49,7 +49,8 @@ def case_board(request: AuthedRequest) -> HttpResponse:
         ("returned", _("Returned"), cases.filter(state=State.RETURNED)),
         ("escalated", _("Escalated"), cases.filter(state=State.ESCALATED)),
         ("requests", _("Extension and suspension requests"),
-         cases.filter(state__in=[State.EXTENSION_REQUESTED, State.SUSPENSION_REQUESTED])),
+         cases.filter(state__in=[State.EXTENSION_REQUESTED, State.SUSPENSION_REQUESTED,
+                                 State.EXTENSION_ENDORSED, State.SUSPENSION_ENDORSED])),
         ("verify", _("Handled, to verify or close"),
          cases.filter(state__in=[State.HANDLED, State.VERIFIED])),
         ("cards", _("Yellow and red cards, supervised"),
@@ -139,6 +140,8 @@ def _patrol_intake(request: AuthedRequest, form: PatrolForm) -> tuple[Case | Non
 
 # --- The department inbox ----------------------------------------------------------------------
 
+HEAD_PENDING_STATES = (State.EXTENSION_REQUESTED, State.SUSPENSION_REQUESTED)
+
 
 @require_GET
 @roles_required(frozenset(DEPARTMENT_ROLES))
@@ -151,8 +154,13 @@ def case_inbox(request: AuthedRequest) -> HttpResponse:
         .select_related("case", "department", "case__category")
         .order_by("-case_id")
     )
+    # Two-step approval: the requests of a head's own department wait for their endorsement.
+    headed = sorted({d for r, d in department_roles(request.user) if r == Role.DEPT_HEAD})
+    approvals = cases.filter(unit_department_id__in=headed, state__in=HEAD_PENDING_STATES)
     context = {
         "departments": Department.objects.filter(pk__in=departments).order_by("code"),
+        "approvals": list(approvals[:BOARD_ROWS]),
+        "is_head": bool(headed),
         "waiting": list(cases.filter(state=State.DISPATCHED)[:BOARD_ROWS]),
         "handling": list(cases.exclude(state=State.DISPATCHED)[:BOARD_ROWS]),
         "tasks": list(tasks[:BOARD_ROWS]),
