@@ -99,7 +99,7 @@ def test_seed_cases_is_deterministic_and_runs_once(district):
     assert CaseEvent.objects.count() == events
 
 
-def test_seed_without_taxonomy_seeds_no_cases(db):
+def test_seed_without_taxonomy_seeds_no_cases(no_reference_taxonomy):
     out = StringIO()
     call_command("seed_demo", "--scale", "small", "--seed", "1", stdout=out, verbosity=0)
     assert not Case.objects.exists()
