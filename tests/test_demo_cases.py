@@ -75,7 +75,7 @@ def test_seed_command_adds_cases_in_every_state(db, settings, tmp_path):
     assert set(Case.objects.values_list("state", flat=True)) == set(State.values)
 
 
-def test_seed_cases_is_deterministic_and_runs_once(district):
+def test_seed_cases_is_deterministic_and_runs_once(no_reference_taxonomy, district):
     with pytest.raises(DemoCasesUnavailable, match="taxonomy"):
         demo_cases_seed()
     publish_taxonomy()
