@@ -80,7 +80,7 @@ def test_seed_command_adds_cases_in_every_state(db, settings, tmp_path):
     assert set(Case.objects.values_list("state", flat=True)) == set(State.values)
 
 
-def test_seed_cases_is_deterministic_and_runs_once(district):
+def test_seed_cases_is_deterministic_and_runs_once(no_reference_taxonomy, district):
     with pytest.raises(DemoCasesUnavailable, match="taxonomy"):
         demo_cases_seed()
     publish_taxonomy()
@@ -104,7 +104,7 @@ def test_seed_cases_is_deterministic_and_runs_once(district):
     assert CaseEvent.objects.count() == events
 
 
-def test_seed_without_taxonomy_seeds_no_cases(db):
+def test_seed_without_taxonomy_seeds_no_cases(no_reference_taxonomy):
     out = StringIO()
     call_command("seed_demo", "--scale", "small", "--seed", "1", stdout=out, verbosity=0)
     assert not Case.objects.exists()
