@@ -235,6 +235,7 @@ def test_post_is_idempotent_with_a_key(world, anon, api_key):
     case = Case.objects.get()
     assert case.rating_key_matches(key_of(two["service_notice"]))
     assert not case.rating_key_matches(key_of(one["service_notice"]))
+    assert Case.objects.count() == 1
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
