@@ -160,7 +160,7 @@ def rate_count(limit: str, *, client: str, now: dt.datetime | None = None) -> tu
     key, hits, ends = (connection.ops.quote_name(c) for c in ("key", "hits", "window_ends_at"))
     # Identifiers are our own; every value is a parameter.
     sql = (
-        f"INSERT INTO {table} ({key}, {hits}, {ends}) VALUES (%s, 1, %s) "  # noqa: S608
+        f"INSERT INTO {table} ({key}, {hits}, {ends}) VALUES (%s, 1, %s) "  # noqa: S608  # nosec B608
         f"ON CONFLICT ({key}) DO UPDATE SET "
         f"{hits} = CASE WHEN {table}.{ends} <= %s THEN 1 ELSE {table}.{hits} + 1 END, "
         f"{ends} = CASE WHEN {table}.{ends} <= %s THEN excluded.{ends} ELSE {table}.{ends} END "
