@@ -394,9 +394,10 @@ def test_rework_and_three_failed_verifications(flow):
     case = flow.verify_and_close(case, at(3, 2, 11, 20))
 
     march = values(DISTRICT, "2026-03")
-    assert (march["rework_rate"].numerator, march["rework_rate"].denominator) == (3, 4)
-    assert march["rework_rate"].value == 75.0
-    assert march["rework_count"].value == 3
+    # Sent back three times, but one case handled and one case sent back: 1 of 1.
+    assert (march["rework_rate"].numerator, march["rework_rate"].denominator) == (1, 1)
+    assert march["rework_rate"].value == 100.0
+    assert march["rework_count"].value == 3  # the send-backs themselves (deductions)
     assert march["failed_verification_3_count"].value == 1
     # Each handle stage is due once and handled once: 4 of 4, all on time.
     assert nvd(DISTRICT, "handling_rate", "2026-03") == (4, 4, 100.0)
@@ -408,7 +409,10 @@ def test_rework_and_three_failed_verifications(flow):
     assert nvd("dept:UM", "rework_count", "2026-03")[2] == 3
     assert nvd("dept:UM", "failed_verification_3_count", "2026-03")[2] == 1
     assert sums("user:h_UM", "2026-03")["handled"] == 4
+    assert nvd("user:h_UM", "rework_rate", "2026-03") == (1, 1, 100.0)
+    assert nvd("dept:UM", "rework_rate", "2026-03") == (1, 1, 100.0)
     assert nvd("dept:HS", "rework_count", "2026-03")[2] == 0
+    assert nvd("dept:HS", "rework_rate", "2026-03") == (0, 0, None)
 
 
 # --- Returns: dispatch accuracy ------------------------------------------------------------------
@@ -458,8 +462,9 @@ def test_whistle_rate_and_dispatches_per_department(flow, world):
     assert sums(DISTRICT, "2026-03")["dispatched"] == 3
     assert sums("dept:UM", "2026-03")["dispatched"] == 2
     assert sums("dept:HS", "2026-03")["dispatched"] == 1
-    # The lead (the responsible unit) carries the whistled case; street cases are area-only.
-    assert nvd("dept:HS", "whistle_rate", "2026-03") == (1, 0, None)
+    # The whistle rate is the areas' (cases at street level in the area): a department has
+    # no street cases and no whistled ones.
+    assert nvd("dept:HS", "whistle_rate", "2026-03") == (0, 0, None)
     assert nvd("dept:HS", "response_rate", "2026-03") == (1, 1, 100.0)
     assert nvd("dept:HS", "dispatch_accuracy", "2026-03") == (1, 1, 100.0)
 
@@ -548,19 +553,23 @@ def test_a_dissatisfied_rating_reopens_and_the_case_closes_once(flow):
     case = flow.do(case, "rate", at(3, 3, 9, 0), "hotline", satisfaction="basically_satisfied",
                    solved=True)  # fmt: skip
 
+    # One case, rated twice: the first rating counts, once (docs/indicators.md, "Ratings").
     march = values(DISTRICT, "2026-03")
-    assert (march["satisfaction_rate"].numerator, march["satisfaction_rate"].denominator) == (1, 2)
-    assert march["satisfaction_rate"].value == 50.0
-    assert nvd(DISTRICT, "resolution_rate", "2026-03") == (1, 2, 50.0)
+    assert (march["satisfaction_rate"].numerator, march["satisfaction_rate"].denominator) == (0, 1)
+    assert march["satisfaction_rate"].value == 0.0
+    assert nvd(DISTRICT, "resolution_rate", "2026-03") == (0, 1, 0.0)
+    # The redo (重办) has its own count, for the areas and the unit that redoes it.
+    assert nvd(DISTRICT, "redo_count", "2026-03") == (1, None, 1.0)
+    assert nvd("dept:UM", "redo_count", "2026-03") == (1, None, 1.0)
     assert nvd(DISTRICT, "closing_rate", "2026-03") == (1, 1, 100.0)  # closed once
     assert nvd(DISTRICT, "on_time_closing_rate", "2026-03") == (1, 1, 100.0)
     assert nvd(DISTRICT, "handling_rate", "2026-03") == (2, 2, 100.0)
     # 09:10 → 10:10 = 60 min; reopened 11:00 → 11:30 = 30 min.
     assert nvd(DISTRICT, "mean_handle_hours", "2026-03") == (90, 2, 0.75)
-    # Day by day: the first rating on Monday, the second on Tuesday.
+    # Day by day: the first rating on Monday counts; Tuesday's second rating does not.
     assert nvd(DISTRICT, "satisfaction_rate", "2026-03-02") == (0, 1, 0.0)
-    assert nvd(DISTRICT, "satisfaction_rate", "2026-03-03") == (1, 1, 100.0)
-    assert nvd("dept:UM", "satisfaction_rate", "2026-03") == (1, 2, 50.0)
+    assert nvd(DISTRICT, "satisfaction_rate", "2026-03-03") == (0, 0, None)
+    assert nvd("dept:UM", "satisfaction_rate", "2026-03") == (0, 1, 0.0)
 
 
 # --- Invalid and merged reports; filing on time ------------------------------------------------
@@ -699,7 +708,7 @@ def test_every_indicator_is_checked_here():
         "extension_rate", "overdue_count", "mean_accept_hours", "mean_handle_hours",
         "response_rate", "resolution_rate", "satisfaction_rate", "closed_in_grid_rate",
         "closed_in_community_rate", "closed_in_street_rate", "whistle_rate", "reports",
-        "rework_count", "failed_verification_3_count",
+        "rework_count", "failed_verification_3_count", "redo_count",
     }  # fmt: skip
     assert set(BY_KEY) == checked
 

@@ -526,6 +526,22 @@ def _redo_after_dissatisfaction(step: Step) -> None:
                resident_by_code=False, now=step.now, calendar=step.calendar)  # fmt: skip
 
 
+CONTACT_METHODS = ("phone", "sms", "visit", "other")
+
+
+def _record_contact(step: Step) -> None:
+    """The handler or hotline operator records that the reporter was contacted (the
+    response rate's second half); the time is the service clock, never entered."""
+    method = str(step.inputs.get("method") or "phone")
+    if method not in CONTACT_METHODS:
+        raise DomainError(
+            _("'method' is one of: %(values)s.") % {"values": ", ".join(CONTACT_METHODS)},
+            field="method",
+        )
+    step.data.update(method=method, note=_text(step.inputs, "note", limit=500),
+                     contacted_at=step.now.isoformat())  # fmt: skip
+
+
 def _supervise(step: Step) -> None:
     if step.case.supervised:
         raise DomainError(
@@ -555,5 +571,6 @@ EFFECTS: dict[str, Callable[[Step], None]] = {
     Action.VERIFY_FAIL: _verify_fail,
     Action.CLOSE: _close,
     Action.RATE: _rate,
+    Action.RECORD_CONTACT: _record_contact,
     Action.SUPERVISE: _supervise,
 }
