@@ -101,7 +101,8 @@ def rating_of(e: EventInfo) -> Rating | None:
     if e.kind not in RATING_KINDS:
         return None
     solved = e.data.get("solved")
-    return Rating(str(e.data.get("satisfaction") or ""), solved if isinstance(solved, bool) else None)
+    satisfaction = str(e.data.get("satisfaction") or "")
+    return Rating(satisfaction, solved if isinstance(solved, bool) else None)
 
 
 def unit_of(snapshot: dict[str, Any]) -> str | None:

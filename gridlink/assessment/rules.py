@@ -32,8 +32,7 @@ def rulebook() -> RuleBook:
     rows = IndicatorRules.objects.order_by("effective_from")
     return RuleBook(
         tuple(
-            (r.effective_from, Rules(r.filing_limit_minutes, r.contact_limit_minutes))
-            for r in rows
+            (r.effective_from, Rules(r.filing_limit_minutes, r.contact_limit_minutes)) for r in rows
         )
     )
 
@@ -80,14 +79,17 @@ def rules_add(
         filing_limit_minutes=filing,
         contact_limit_minutes=contact,
         note=note.strip()[:1000],
-        created_by=actor if getattr(actor, "pk", None) else None,
+        created_by_id=getattr(actor, "pk", None),
     )
     audit_record(
         actor=actor,
         action="assessment.rules_added",
         target_type="indicator_rules",
         target_id=row.pk,
-        data={"effective_from": effective_from.isoformat(), "filing_limit_minutes": filing,
-              "contact_limit_minutes": contact},  # fmt: skip
+        data={
+            "effective_from": effective_from.isoformat(),
+            "filing_limit_minutes": filing,
+            "contact_limit_minutes": contact,
+        },
     )
     return row
