@@ -169,22 +169,25 @@ def test_a_cycle_across_national_day_and_the_month_boundary(flow):
     case = flow.do(case, "rate", at(10, 9, 10, 0), "hotline", satisfaction="satisfied",
                    solved=True)  # fmt: skip
 
-    # September holds only the report: filed 0 of 1 valid report.
+    # September holds the report and, in the report's cohort, its filing (on 8 October):
+    # filed 1 of 1 valid report, on time; no extension.
     sep = values(DISTRICT, "2026-09")
     assert sep["reports"].value == 1
-    assert (sep["filing_rate"].numerator, sep["filing_rate"].denominator) == (0, 1)
-    assert sep["filing_rate"].value == 0.0
+    assert (sep["filing_rate"].numerator, sep["filing_rate"].denominator) == (1, 1)
+    assert sep["filing_rate"].value == 100.0
+    assert nvd(DISTRICT, "on_time_filing_rate", "2026-09") == (1, 1, 100.0)
+    assert nvd(DISTRICT, "extension_rate", "2026-09") == (0, 1, 0.0)
     for key in ("mean_accept_hours", "closing_rate", "response_rate", "handling_rate"):
         assert sep[key].value is None, key
     assert values(DISTRICT, "2026-Q3")["reports"].value == 1
 
-    # October holds everything after: filed with no report in the month (no denominator).
+    # October holds everything after; no report in the month (no filing denominator).
     oct_ = values(DISTRICT, "2026-10")
     assert oct_["reports"].value == 0
-    assert (oct_["filing_rate"].numerator, oct_["filing_rate"].denominator) == (1, 0)
+    assert (oct_["filing_rate"].numerator, oct_["filing_rate"].denominator) == (0, 0)
     assert oct_["filing_rate"].value is None
     expected = {
-        "on_time_filing_rate": (1, 1, 100.0),
+        "on_time_filing_rate": (0, 0, None),
         "dispatch_accuracy": (1, 1, 100.0),
         "response_rate": (1, 1, 100.0),
         "handling_rate": (1, 1, 100.0),
@@ -192,7 +195,7 @@ def test_a_cycle_across_national_day_and_the_month_boundary(flow):
         "closing_rate": (1, 1, 100.0),
         "on_time_closing_rate": (1, 1, 100.0),
         "rework_rate": (0, 1, 0.0),
-        "extension_rate": (0, 1, 0.0),
+        "extension_rate": (0, 0, None),
         "mean_accept_hours": (90, 1, 1.5),
         "mean_handle_hours": (210, 1, 3.5),
         "resolution_rate": (1, 1, 100.0),

@@ -205,13 +205,15 @@ def _step(w: _Walk, e: EventInfo, before: dict[str, Any]) -> None:
     here = [*w.where, unit]
     person = f"user:{e.actor_id}" if e.actor_id else None
 
+    # The report cohort: filing, invalid and merged are counted on the day of the report, so
+    # the filing rate (and the extension rate of the areas) cannot pass 100 % for any period.
     if k == "reported":
         w.reported_at = at
         w.add(w.where, at, "reported")
-    elif k == "invalidate":
-        w.add(w.where, at, "invalid")
-    elif k == "merge" and not w.filed:  # a filed case stays a valid report when merged
-        w.add(w.where, at, "merged")
+    elif k == "invalidate" and w.reported_at is not None:
+        w.add(w.where, w.reported_at, "invalid")
+    elif k == "merge" and not w.filed and w.reported_at is not None:
+        w.add(w.where, w.reported_at, "merged")  # a filed case stays a valid report when merged
 
     # Acceptance: the first decision on a report.
     first_decisions = ("accept", "invalidate", "file_directly", "handle_on_the_spot", "merge")
@@ -226,9 +228,9 @@ def _step(w: _Walk, e: EventInfo, before: dict[str, Any]) -> None:
     )
     if files and not w.filed and w.reported_at is not None:
         w.filed = True
-        w.add(w.where, at, "filed")
+        w.add(w.where, w.reported_at, "filed")
         if w.minutes(w.reported_at, at) <= w.rules.at(at).filing_limit_minutes:
-            w.add(w.where, at, "filed_on_time")
+            w.add(w.where, w.reported_at, "filed_on_time")
 
     # The street (the whistle rate's denominator), before the whistle that may bring it there.
     if w.street_at is None and snap.get("level") in STREET_OR_ABOVE:
@@ -250,7 +252,10 @@ def _step(w: _Walk, e: EventInfo, before: dict[str, Any]) -> None:
                 w.reworked.add(u)
                 w.add([u], w.first_handled[u], "reworked_cases")
     elif k == "approve_extension":
-        w.add(here, at, "extended")
+        # For the areas in the report cohort (the extension rate's denominator is `filed`);
+        # for the responsible unit on its day (a count for deductions).
+        w.add(w.where, w.reported_at or at, "extended")
+        w.add([unit], at, "extended")
     elif k == "approve_suspension":
         w.add(here, at, "suspended")
     elif k == "close" and not w.closed:
