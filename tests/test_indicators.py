@@ -32,7 +32,13 @@ from django.core.management import call_command
 
 from gridlink.assessment import facts
 from gridlink.assessment.indicators import BY_KEY, INDICATORS
-from gridlink.assessment.selectors import counter_sums, indicator_values, period_parse, unit_parse
+from gridlink.assessment.selectors import (
+    counter_sums,
+    indicator_cases,
+    indicator_values,
+    period_parse,
+    unit_parse,
+)
 from gridlink.cases.models import Case, CasePhoto, CaseTask
 from gridlink.cases.services.deadlines import deadline_sweep
 from gridlink.cases.services.intake import Report, case_create
@@ -564,6 +570,11 @@ def test_a_dissatisfied_rating_reopens_and_the_case_closes_once(flow):
     # The redo (重办) has its own count, for the areas and the unit that redoes it.
     assert nvd(DISTRICT, "redo_count", "2026-03") == (1, None, 1.0)
     assert nvd("dept:UM", "redo_count", "2026-03") == (1, None, 1.0)
+    drill = indicator_cases(unit_parse(DISTRICT), period_parse(period="2026-03"), "redo_count")
+    assert [(c["id"], c["value"]) for c in drill["numerator"]] == [(case.pk, 1)]
+    rated = indicator_cases(unit_parse(DISTRICT), period_parse(period="2026-03"),
+                            "satisfaction_rate")  # fmt: skip
+    assert [(c["id"], c["value"]) for c in rated["denominator"]] == [(case.pk, 1)]
     assert nvd(DISTRICT, "closing_rate", "2026-03") == (1, 1, 100.0)  # closed once
     assert nvd(DISTRICT, "on_time_closing_rate", "2026-03") == (1, 1, 100.0)
     assert nvd(DISTRICT, "handling_rate", "2026-03") == (2, 2, 100.0)
