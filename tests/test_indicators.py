@@ -1066,6 +1066,17 @@ def test_the_staff_case_page_offers_record_contact(flow, client):
     api = client.get(f"/api/v1/cases/{case.pk}")
     assert "record_contact" in api.json()["allowed_actions"]
     assert api.json()["state"] == "dispatched"
+    body = {"version": api.json()["version"], "method": "visit", "note": "上门了解情况"}
+    posted = client.post(f"/api/v1/cases/{case.pk}/actions/record_contact", body,
+                         content_type="application/json")  # fmt: skip
+    assert posted.status_code == 200, posted.content[:500]
+    latest = case.events.filter(kind="record_contact").latest("id")
+    assert (latest.data["method"], latest.data["note"]) == ("visit", "上门了解情况")
+    bad = client.post(f"/api/v1/cases/{case.pk}/actions/record_contact",
+                      {"version": posted.json()["version"], "method": "pigeon"},
+                      content_type="application/json")  # fmt: skip
+    assert bad.status_code == 400
+    assert bad.json()["errors"][0]["field"] == "method"
 
 
 def test_the_on_time_filing_limit_is_rule_data(flow):
