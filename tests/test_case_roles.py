@@ -69,6 +69,7 @@ SOURCE: dict[Action, State] = {
     A.CLOSE: S.VERIFIED,
     A.RATE: S.CLOSED,
     A.REOPEN: S.CLOSED,
+    A.RECORD_CONTACT: S.SIGNED,
     A.SUPERVISE: S.FILED,
 }
 
@@ -244,6 +245,8 @@ def _inputs(action: Action, w: World) -> dict[str, Any]:
             return {}
         case A.ENDORSE_EXTENSION | A.ENDORSE_SUSPENSION:
             return {}
+        case A.RECORD_CONTACT:
+            return {"method": "phone", "note": "电话联系，已告知处理进度"}
     return {"reason": "测试原因"}
 
 

@@ -32,7 +32,13 @@ from django.core.management import call_command
 
 from gridlink.assessment import facts
 from gridlink.assessment.indicators import BY_KEY, INDICATORS
-from gridlink.assessment.selectors import counter_sums, indicator_values, period_parse, unit_parse
+from gridlink.assessment.selectors import (
+    counter_sums,
+    indicator_cases,
+    indicator_values,
+    period_parse,
+    unit_parse,
+)
 from gridlink.cases.models import Case, CasePhoto, CaseTask
 from gridlink.cases.services.deadlines import deadline_sweep
 from gridlink.cases.services.intake import Report, case_create
@@ -169,22 +175,25 @@ def test_a_cycle_across_national_day_and_the_month_boundary(flow):
     case = flow.do(case, "rate", at(10, 9, 10, 0), "hotline", satisfaction="satisfied",
                    solved=True)  # fmt: skip
 
-    # September holds only the report: filed 0 of 1 valid report.
+    # September holds the report and, in the report's cohort, its filing (on 8 October):
+    # filed 1 of 1 valid report, on time; no extension.
     sep = values(DISTRICT, "2026-09")
     assert sep["reports"].value == 1
-    assert (sep["filing_rate"].numerator, sep["filing_rate"].denominator) == (0, 1)
-    assert sep["filing_rate"].value == 0.0
+    assert (sep["filing_rate"].numerator, sep["filing_rate"].denominator) == (1, 1)
+    assert sep["filing_rate"].value == 100.0
+    assert nvd(DISTRICT, "on_time_filing_rate", "2026-09") == (1, 1, 100.0)
+    assert nvd(DISTRICT, "extension_rate", "2026-09") == (0, 1, 0.0)
     for key in ("mean_accept_hours", "closing_rate", "response_rate", "handling_rate"):
         assert sep[key].value is None, key
     assert values(DISTRICT, "2026-Q3")["reports"].value == 1
 
-    # October holds everything after: filed with no report in the month (no denominator).
+    # October holds everything after; no report in the month (no filing denominator).
     oct_ = values(DISTRICT, "2026-10")
     assert oct_["reports"].value == 0
-    assert (oct_["filing_rate"].numerator, oct_["filing_rate"].denominator) == (1, 0)
+    assert (oct_["filing_rate"].numerator, oct_["filing_rate"].denominator) == (0, 0)
     assert oct_["filing_rate"].value is None
     expected = {
-        "on_time_filing_rate": (1, 1, 100.0),
+        "on_time_filing_rate": (0, 0, None),
         "dispatch_accuracy": (1, 1, 100.0),
         "response_rate": (1, 1, 100.0),
         "handling_rate": (1, 1, 100.0),
@@ -192,7 +201,7 @@ def test_a_cycle_across_national_day_and_the_month_boundary(flow):
         "closing_rate": (1, 1, 100.0),
         "on_time_closing_rate": (1, 1, 100.0),
         "rework_rate": (0, 1, 0.0),
-        "extension_rate": (0, 1, 0.0),
+        "extension_rate": (0, 0, None),
         "mean_accept_hours": (90, 1, 1.5),
         "mean_handle_hours": (210, 1, 3.5),
         "resolution_rate": (1, 1, 100.0),
@@ -396,9 +405,10 @@ def test_rework_and_three_failed_verifications(flow):
     case = flow.verify_and_close(case, at(3, 2, 11, 20))
 
     march = values(DISTRICT, "2026-03")
-    assert (march["rework_rate"].numerator, march["rework_rate"].denominator) == (3, 4)
-    assert march["rework_rate"].value == 75.0
-    assert march["rework_count"].value == 3
+    # Sent back three times, but one case handled and one case sent back: 1 of 1.
+    assert (march["rework_rate"].numerator, march["rework_rate"].denominator) == (1, 1)
+    assert march["rework_rate"].value == 100.0
+    assert march["rework_count"].value == 3  # the send-backs themselves (deductions)
     assert march["failed_verification_3_count"].value == 1
     # Each handle stage is due once and handled once: 4 of 4, all on time.
     assert nvd(DISTRICT, "handling_rate", "2026-03") == (4, 4, 100.0)
@@ -410,7 +420,10 @@ def test_rework_and_three_failed_verifications(flow):
     assert nvd("dept:UM", "rework_count", "2026-03")[2] == 3
     assert nvd("dept:UM", "failed_verification_3_count", "2026-03")[2] == 1
     assert sums("user:h_UM", "2026-03")["handled"] == 4
+    assert nvd("user:h_UM", "rework_rate", "2026-03") == (1, 1, 100.0)
+    assert nvd("dept:UM", "rework_rate", "2026-03") == (1, 1, 100.0)
     assert nvd("dept:HS", "rework_count", "2026-03")[2] == 0
+    assert nvd("dept:HS", "rework_rate", "2026-03") == (0, 0, None)
 
 
 # --- Returns: dispatch accuracy ------------------------------------------------------------------
@@ -460,8 +473,9 @@ def test_whistle_rate_and_dispatches_per_department(flow, world):
     assert sums(DISTRICT, "2026-03")["dispatched"] == 3
     assert sums("dept:UM", "2026-03")["dispatched"] == 2
     assert sums("dept:HS", "2026-03")["dispatched"] == 1
-    # The lead (the responsible unit) carries the whistled case; street cases are area-only.
-    assert nvd("dept:HS", "whistle_rate", "2026-03") == (1, 0, None)
+    # The whistle rate is the areas' (cases at street level in the area): a department has
+    # no street cases and no whistled ones.
+    assert nvd("dept:HS", "whistle_rate", "2026-03") == (0, 0, None)
     assert nvd("dept:HS", "response_rate", "2026-03") == (1, 1, 100.0)
     assert nvd("dept:HS", "dispatch_accuracy", "2026-03") == (1, 1, 100.0)
 
@@ -550,19 +564,28 @@ def test_a_dissatisfied_rating_reopens_and_the_case_closes_once(flow):
     case = flow.do(case, "rate", at(3, 3, 9, 0), "hotline", satisfaction="basically_satisfied",
                    solved=True)  # fmt: skip
 
+    # One case, rated twice: the first rating counts, once (docs/indicators.md, "Ratings").
     march = values(DISTRICT, "2026-03")
-    assert (march["satisfaction_rate"].numerator, march["satisfaction_rate"].denominator) == (1, 2)
-    assert march["satisfaction_rate"].value == 50.0
-    assert nvd(DISTRICT, "resolution_rate", "2026-03") == (1, 2, 50.0)
+    assert (march["satisfaction_rate"].numerator, march["satisfaction_rate"].denominator) == (0, 1)
+    assert march["satisfaction_rate"].value == 0.0
+    assert nvd(DISTRICT, "resolution_rate", "2026-03") == (0, 1, 0.0)
+    # The redo (重办) has its own count, for the areas and the unit that redoes it.
+    assert nvd(DISTRICT, "redo_count", "2026-03") == (1, None, 1.0)
+    assert nvd("dept:UM", "redo_count", "2026-03") == (1, None, 1.0)
+    drill = indicator_cases(unit_parse(DISTRICT), period_parse(period="2026-03"), "redo_count")
+    assert [(c["id"], c["value"]) for c in drill["numerator"]] == [(case.pk, 1)]
+    rated = indicator_cases(unit_parse(DISTRICT), period_parse(period="2026-03"),
+                            "satisfaction_rate")  # fmt: skip
+    assert [(c["id"], c["value"]) for c in rated["denominator"]] == [(case.pk, 1)]
     assert nvd(DISTRICT, "closing_rate", "2026-03") == (1, 1, 100.0)  # closed once
     assert nvd(DISTRICT, "on_time_closing_rate", "2026-03") == (1, 1, 100.0)
     assert nvd(DISTRICT, "handling_rate", "2026-03") == (2, 2, 100.0)
     # 09:10 → 10:10 = 60 min; reopened 11:00 → 11:30 = 30 min.
     assert nvd(DISTRICT, "mean_handle_hours", "2026-03") == (90, 2, 0.75)
-    # Day by day: the first rating on Monday, the second on Tuesday.
+    # Day by day: the first rating on Monday counts; Tuesday's second rating does not.
     assert nvd(DISTRICT, "satisfaction_rate", "2026-03-02") == (0, 1, 0.0)
-    assert nvd(DISTRICT, "satisfaction_rate", "2026-03-03") == (1, 1, 100.0)
-    assert nvd("dept:UM", "satisfaction_rate", "2026-03") == (1, 2, 50.0)
+    assert nvd(DISTRICT, "satisfaction_rate", "2026-03-03") == (0, 0, None)
+    assert nvd("dept:UM", "satisfaction_rate", "2026-03") == (0, 1, 0.0)
 
 
 # --- Invalid and merged reports; filing on time ------------------------------------------------
@@ -701,7 +724,7 @@ def test_every_indicator_is_checked_here():
         "extension_rate", "overdue_count", "mean_accept_hours", "mean_handle_hours",
         "response_rate", "resolution_rate", "satisfaction_rate", "closed_in_grid_rate",
         "closed_in_community_rate", "closed_in_street_rate", "whistle_rate", "reports",
-        "rework_count", "failed_verification_3_count",
+        "rework_count", "failed_verification_3_count", "redo_count",
     }  # fmt: skip
     assert set(BY_KEY) == checked
 
@@ -898,3 +921,211 @@ def test_definition_mean_handle_hours_leave_out_the_suspension(flow):
     case = flow.do(case, "submit_result", at(3, 4, 14, 30), "h_UM")
     # 09:30–10:30 (60) + Wed 10:30–12:00 (90) + 13:30–14:30 (60) = 210 min.
     assert nvd(DISTRICT, "mean_handle_hours", "2026-03") == (210, 1, 3.5)
+
+
+# --- Issue 9 §4: indicators that cannot exceed their definitions ---------------------------------
+
+
+def _reachable_report(flow: Flow, when: dt.datetime) -> Case:
+    """A resident report with a phone number: the reporter can be contacted."""
+    report = Report(channel="resident_web", category_code=CATEGORY, description="垃圾堆放无人清理",
+                    reporter_name="王女士", reporter_phone="13800138000", **A11)  # fmt: skip
+    with time_machine.travel(when, tick=False):
+        return case_create(actor=None, report=report, now=when).case
+
+
+def _reachable_filed(flow: Flow) -> Case:
+    case = _reachable_report(flow, at(3, 2, 8, 40))
+    case = flow.do(case, "accept", at(3, 2, 8, 50), "district_disp")
+    return flow.do(case, "file", at(3, 2, 8, 55), "district_disp")
+
+
+def test_a_case_whistled_again_after_a_return_is_one_whistled_case(flow, world):
+    d = world.departments
+    summon = {"department_ids": [d["UM"].pk, d["HS"].pk], "lead_department_id": d["HS"].pk}
+    case = flow.filed(at(3, 2, 8, 40), at(3, 2, 8, 50), at(3, 2, 8, 55))
+    case = flow.do(case, "whistle", at(3, 2, 9, 0), "district_disp", **summon)
+    case = flow.do(case, "return_not_our_duty", at(3, 2, 9, 20), "h_HS")
+    case = flow.do(case, "whistle", at(3, 2, 9, 30), "district_disp", **summon)
+    case = flow.do(case, "sign_for", at(3, 2, 9, 40), "h_HS")
+    # One case at street level or above, whistled (twice): 1 of 1, never 2 of 1.
+    assert nvd(DISTRICT, "whistle_rate", "2026-03") == (1, 1, 100.0)
+    assert nvd(STREET_A, "whistle_rate", "2026-03-02") == (1, 1, 100.0)
+    # Four departments summoned in two whistles; the first lead returned the case.
+    assert nvd(DISTRICT, "dispatch_accuracy", "2026-03") == (3, 4, 75.0)
+
+
+def test_a_case_suspended_after_its_red_card_leaves_the_closing_rates(flow):
+    late = flow.filed(at(3, 2, 8, 40), at(3, 2, 8, 50), at(3, 2, 8, 55))
+    late = flow.dispatch(late, at(3, 2, 9, 0), "CC")
+    late = flow.do(late, "sign_for", at(3, 2, 9, 30), "h_CC")
+    flow.sweep(at(3, 2, 15, 30))  # red at the top of the ladder: stays red, due to close
+    assert nvd(DISTRICT, "closing_rate", "2026-03") == (0, 1, 0.0)
+    late = flow.do(late, "request_suspension", at(3, 2, 15, 40), "h_CC")
+    late = flow.do(late, "approve_suspension", at(3, 2, 15, 50), "district_disp")
+    # closed / (due to close − suspended) = 0 / (1 − 1): nothing to judge.
+    assert nvd(DISTRICT, "closing_rate", "2026-03") == (0, 0, None)
+    assert nvd(DISTRICT, "on_time_closing_rate", "2026-03") == (0, 0, None)
+    assert nvd("dept:CC", "closing_rate", "2026-03") == (0, 0, None)
+    fine = flow.filed(at(3, 2, 8, 40), at(3, 2, 8, 50), at(3, 2, 8, 55))
+    fine = flow.dispatch(fine, at(3, 2, 9, 0), "UM")
+    fine = flow.do(fine, "sign_for", at(3, 2, 9, 10), "h_UM")
+    fine = flow.do(fine, "start_handling", at(3, 2, 9, 15), "h_UM")
+    fine = flow.do(fine, "submit_result", at(3, 2, 9, 40), "h_UM")
+    fine = flow.verify_and_close(fine, at(3, 2, 9, 50))
+    assert nvd(DISTRICT, "closing_rate", "2026-03") == (1, 1, 100.0)
+    # Resumed: due to close again, still not closed.
+    late = flow.do(late, "resume", at(3, 3, 9, 0), "district_disp")
+    assert nvd(DISTRICT, "closing_rate", "2026-03") == (1, 2, 50.0)
+    call_command("assessment", "rebuild", verbosity=0, stdout=io.StringIO())
+    assert nvd(DISTRICT, "closing_rate", "2026-03") == (1, 2, 50.0)
+
+
+def test_the_lead_reporting_in_and_signing_for_is_one_response(flow, world):
+    d = world.departments
+    case = flow.filed(at(3, 2, 8, 40), at(3, 2, 8, 50), at(3, 2, 8, 55))
+    summon = {"department_ids": [d["UM"].pk, d["HS"].pk], "lead_department_id": d["HS"].pk}
+    case = flow.do(case, "whistle", at(3, 2, 9, 0), "district_disp", **summon)
+    for code, minute in (("HS", 10), ("UM", 15)):  # the lead reports in too, then signs for
+        task = CaseTask.objects.get(case=case, department=d[code])
+        fresh = Case.objects.get(pk=case.pk)
+        task_report_in(actor=flow.person(f"h_{code}"), task_id=task.pk, version=fresh.version,
+                       now=at(3, 2, 9, minute))  # fmt: skip
+    case = flow.do(case, "sign_for", at(3, 2, 9, 20), "h_HS")
+    # Two departments dispatched, two responses — not three (150 %).
+    assert nvd(DISTRICT, "response_rate", "2026-03") == (2, 2, 100.0)
+    assert nvd("dept:HS", "response_rate", "2026-03") == (1, 1, 100.0)
+    assert nvd("dept:UM", "response_rate", "2026-03") == (1, 1, 100.0)
+
+
+def test_a_late_report_in_is_no_response_of_that_department(flow, world):
+    d = world.departments
+    case = flow.filed(at(3, 2, 8, 40), at(3, 2, 8, 50), at(3, 2, 8, 55))
+    summon = {"department_ids": [d["UM"].pk, d["HS"].pk], "lead_department_id": d["HS"].pk}
+    case = flow.do(case, "whistle", at(3, 2, 9, 0), "district_disp", **summon)
+    case = flow.do(case, "sign_for", at(3, 2, 9, 20), "h_HS")
+    task = CaseTask.objects.get(case=case, department=d["UM"])
+    fresh = Case.objects.get(pk=case.pk)
+    task_report_in(actor=flow.person("h_UM"), task_id=task.pk, version=fresh.version,
+                   now=at(3, 3, 9, 0))  # the next day: late  # fmt: skip
+    assert nvd("dept:UM", "response_rate", "2026-03") == (0, 1, 0.0)
+    assert nvd(DISTRICT, "response_rate", "2026-03") == (1, 2, 50.0)
+
+
+def test_the_response_needs_the_reporter_contacted_within_the_limit(flow):
+    # Three reachable reporters; each case is signed for on time.
+    contacted = _reachable_filed(flow)
+    contacted = flow.dispatch(contacted, at(3, 2, 9, 0), "UM")
+    contacted = flow.do(contacted, "sign_for", at(3, 2, 9, 10), "h_UM")
+    contacted = flow.do(contacted, "record_contact", at(3, 2, 9, 30), "h_UM", method="phone")
+    by_hotline = _reachable_filed(flow)
+    by_hotline = flow.dispatch(by_hotline, at(3, 2, 9, 0), "UM")
+    by_hotline = flow.do(by_hotline, "sign_for", at(3, 2, 9, 10), "h_UM")
+    # 09:00 → 10:55 = 115 working minutes, within the default 120.
+    by_hotline = flow.do(by_hotline, "record_contact", at(3, 2, 10, 55), "hotline")
+    late = _reachable_filed(flow)
+    late = flow.dispatch(late, at(3, 2, 9, 0), "UM")
+    late = flow.do(late, "sign_for", at(3, 2, 9, 10), "h_UM")
+    late = flow.do(late, "record_contact", at(3, 2, 14, 0), "h_UM")  # 210 working minutes
+    never = _reachable_filed(flow)
+    never = flow.dispatch(never, at(3, 2, 9, 0), "UM")
+    never = flow.do(never, "sign_for", at(3, 2, 9, 10), "h_UM")
+    # An anonymous report without contact details: signing for on time is the response.
+    anonymous = flow.filed(at(3, 2, 8, 40), at(3, 2, 8, 50), at(3, 2, 8, 55))
+    anonymous = flow.dispatch(anonymous, at(3, 2, 9, 0), "UM")
+    anonymous = flow.do(anonymous, "sign_for", at(3, 2, 9, 10), "h_UM")
+
+    assert nvd("dept:UM", "response_rate", "2026-03") == (3, 5, 60.0)
+    assert nvd(DISTRICT, "response_rate", "2026-03") == (3, 5, 60.0)
+    event = contacted.events.filter(kind="record_contact").get()
+    assert event.created_at == at(3, 2, 9, 30)
+    assert event.data["method"] == "phone"
+    assert contacted.state == "signed"  # the step leaves the state as it is
+
+
+def test_record_contact_refuses_an_unknown_method_and_writes_nothing(flow):
+    from gridlink.core.errors import DomainError
+
+    case = _reachable_filed(flow)
+    case = flow.dispatch(case, at(3, 2, 9, 0), "UM")
+    events = case.events.count()
+    with pytest.raises(DomainError) as refused:
+        flow.do(case, "record_contact", at(3, 2, 9, 10), "h_UM", method="pigeon")
+    assert refused.value.field == "method"
+    assert Case.objects.get(pk=case.pk).version == case.version
+    assert case.events.count() == events
+
+
+def test_the_staff_case_page_offers_record_contact(flow, client):
+    case = _reachable_filed(flow)
+    case = flow.dispatch(case, at(3, 2, 9, 0), "UM")
+    client.force_login(flow.person("h_UM"))
+    page = client.get(f"/cases/{case.pk}/")
+    assert page.status_code == 200
+    assert b'data-action="record_contact"' in page.content
+    done = client.post(f"/cases/{case.pk}/act/record_contact/", {"version": case.version})
+    assert done.status_code == 302, done.content[:500]
+    assert case.events.filter(kind="record_contact").count() == 1
+    api = client.get(f"/api/v1/cases/{case.pk}")
+    assert "record_contact" in api.json()["allowed_actions"]
+    assert api.json()["state"] == "dispatched"
+    body = {"version": api.json()["version"], "method": "visit", "note": "上门了解情况"}
+    posted = client.post(f"/api/v1/cases/{case.pk}/actions/record_contact", body,
+                         content_type="application/json")  # fmt: skip
+    assert posted.status_code == 200, posted.content[:500]
+    latest = case.events.filter(kind="record_contact").latest("id")
+    assert (latest.data["method"], latest.data["note"]) == ("visit", "上门了解情况")
+    bad = client.post(f"/api/v1/cases/{case.pk}/actions/record_contact",
+                      {"version": posted.json()["version"], "method": "pigeon"},
+                      content_type="application/json")  # fmt: skip
+    assert bad.status_code == 400
+    assert bad.json()["errors"][0]["field"] == "method"
+
+
+def test_the_on_time_filing_limit_is_rule_data(flow):
+    from gridlink.assessment.models import IndicatorRules
+    from gridlink.assessment.rules import rules_add
+    from gridlink.core.errors import DomainError, NotPermitted
+
+    supervisor = flow.person("supervisor")
+    with pytest.raises(DomainError) as past:
+        rules_add(actor=supervisor, effective_from=dt.date(2026, 3, 2), filing_limit_minutes=30,
+                  contact_limit_minutes=60, now=at(3, 2, 8, 0))  # fmt: skip
+    assert past.value.field == "effective_from"
+    with pytest.raises(DomainError) as zero:
+        rules_add(actor=supervisor, effective_from=dt.date(2026, 3, 3), filing_limit_minutes=0,
+                  contact_limit_minutes=60, now=at(3, 2, 8, 0))  # fmt: skip
+    assert zero.value.field == "filing_limit_minutes"
+    with pytest.raises(NotPermitted):
+        rules_add(actor=flow.person("h_UM"), effective_from=dt.date(2026, 3, 3),
+                  filing_limit_minutes=30, contact_limit_minutes=60,
+                  now=at(3, 2, 8, 0))  # fmt: skip
+    assert not IndicatorRules.objects.exists()
+    rules_add(actor=supervisor, effective_from=dt.date(2026, 3, 3), filing_limit_minutes=30,
+              contact_limit_minutes=60, now=at(3, 2, 8, 0))  # fmt: skip
+
+    # Filed 60 working minutes after the report: on time on Monday (120), late on Tuesday (30).
+    flow.filed(at(3, 2, 9, 0), at(3, 2, 9, 30), at(3, 2, 10, 0))
+    flow.filed(at(3, 3, 9, 0), at(3, 3, 9, 30), at(3, 3, 10, 0))
+    assert nvd(DISTRICT, "on_time_filing_rate", "2026-03-02") == (1, 1, 100.0)
+    assert nvd(DISTRICT, "on_time_filing_rate", "2026-03-03") == (0, 1, 0.0)
+    call_command("assessment", "rebuild", verbosity=0, stdout=io.StringIO())
+    assert nvd(DISTRICT, "on_time_filing_rate", "2026-03") == (1, 2, 50.0)
+
+
+def test_every_event_is_dated_by_the_service_clock_and_never_before_an_earlier_one(flow, world):
+    d = world.departments
+    case = flow.filed(at(3, 2, 8, 40), at(3, 2, 8, 50), at(3, 2, 8, 55))
+    summon = {"department_ids": [d["UM"].pk, d["HS"].pk], "lead_department_id": d["HS"].pk}
+    case = flow.do(case, "whistle", at(3, 2, 9, 0), "district_disp", **summon)
+    task = CaseTask.objects.get(case=case, department=d["UM"])
+    fresh = Case.objects.get(pk=case.pk)
+    # No time travel here: the event must carry the `now` the service was given.
+    task_report_in(actor=flow.person("h_UM"), task_id=task.pk, version=fresh.version,
+                   now=at(3, 2, 9, 5))  # fmt: skip
+    assert case.events.latest("id").created_at == at(3, 2, 9, 5)
+    # A step given a clock behind the case's latest event is dated at that event, not before.
+    case = flow.do(case, "sign_for", at(3, 2, 8, 0), "h_HS")
+    times = list(case.events.order_by("id").values_list("created_at", flat=True))
+    assert times == sorted(times)
+    assert times[-1] == at(3, 2, 9, 5)

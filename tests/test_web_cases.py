@@ -297,8 +297,11 @@ def test_full_loop_through_the_web_forms(world):
     assert buttons(handler.get(f"/cases/{case.pk}/")) == {
         "sign_for",
         "return_not_our_duty",
+        "record_contact",
     }
     case = acted(handler, case, "sign_for")
+    case = acted(handler, case, "record_contact")  # the reporter was called: the state stays
+    assert case.state == "signed"
     case = acted(handler, case, "start_handling")
     missing = act(handler, case, "submit_result", result="已清理")
     assert missing.status_code == 200

@@ -121,6 +121,9 @@ EXPECTED: dict[str, dict[str, str]] = {
 }
 for _state in _OPEN_STATES:
     EXPECTED[_state]["supervise"] = STAYS
+# The reporter contact is recorded once a unit has the case (from the dispatch on).
+for _state in _OPEN_STATES - {"reported", "accepted", "filed", "returned"}:
+    EXPECTED[_state]["record_contact"] = STAYS
 
 _HANDLERS = {"dept_handler", "dept_head", "community_staff", "street_staff"}
 EXPECTED_ROLES: dict[str, set[str]] = {
@@ -153,6 +156,7 @@ EXPECTED_ROLES: dict[str, set[str]] = {
     "close": {"dispatcher"},
     "rate": {"resident", "hotline_operator"},
     "reopen": {"dispatcher", "hotline_operator"},
+    "record_contact": {"dept_handler", "dept_head", "community_staff", "hotline_operator"},
     "supervise": {"supervisor"},
 }
 
@@ -239,6 +243,7 @@ def test_clock_and_verification_flags():
     assert by_action[Action.VERIFY_PASS].excludes_handler
     assert by_action[Action.VERIFY_FAIL].excludes_handler
     assert not by_action[Action.SUPERVISE].public
+    assert not by_action[Action.RECORD_CONTACT].public
     assert not by_action[Action.RETURN_NOT_OUR_DUTY].public
     assert by_action[Action.CLOSE].public
 
@@ -270,15 +275,22 @@ def test_allowed_actions_examples():
         "file_directly",
         "handle_on_the_spot",
     ]
-    assert allowed_actions("dispatched", {"dept_handler"}) == ["sign_for", "return_not_our_duty"]
+    assert allowed_actions("dispatched", {"dept_handler"}) == [
+        "sign_for",
+        "return_not_our_duty",
+        "record_contact",
+    ]
     assert allowed_actions("signed", {"dept_head", "supervisor"}) == [
         "return_not_our_duty",
         "escalate",
         "start_handling",
         "request_extension",
         "request_suspension",
+        "record_contact",
         "supervise",
     ]
+    assert allowed_actions("filed", {"hotline_operator"}) == []
+    assert allowed_actions("in_progress", {"hotline_operator"}) == ["record_contact"]
     assert allowed_actions("closed", {"resident"}) == ["rate"]
     assert allowed_actions("evaluated", {"resident"}) == []
     assert allowed_actions("invalid", {r.value for r in Role}) == []

@@ -21,8 +21,9 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef
 
-from gridlink.assessment.facts import CaseInfo, EventInfo, Key, case_contributions
+from gridlink.assessment.facts import CaseInfo, EventInfo, Key, RuleBook, case_contributions
 from gridlink.assessment.models import METRICS, CaseFacts, Exemption, IndicatorDay
+from gridlink.assessment.rules import rulebook
 from gridlink.cases.models import Case, CaseEvent
 from gridlink.core.worktime import WorkCalendar, current_calendar
 
@@ -36,7 +37,9 @@ def case_info(case: Case) -> CaseInfo:
     exempt = getattr(case, "assessment_exempt", None)
     if exempt is None:
         exempt = Exemption.objects.filter(case_id=case.pk, approved=True).exists()
-    return CaseInfo(category=case.category.code, areas=tuple(reversed(ids)), exempt=bool(exempt))
+    contactable = bool(case.reporter_id or case.reporter_phone or case.reporter_email)
+    return CaseInfo(category=case.category.code, areas=tuple(reversed(ids)), exempt=bool(exempt),
+                    contactable=contactable)  # fmt: skip
 
 
 def event_info(e: CaseEvent) -> EventInfo:
@@ -51,9 +54,13 @@ def event_info(e: CaseEvent) -> EventInfo:
     )
 
 
-def contributions_of(case: Case, calendar: WorkCalendar | None = None) -> dict[Key, int]:
+def contributions_of(
+    case: Case, calendar: WorkCalendar | None = None, rules: RuleBook | None = None
+) -> dict[Key, int]:
     events = [event_info(e) for e in CaseEvent.objects.filter(case_id=case.pk).order_by("id")]
-    return case_contributions(case_info(case), events, calendar or current_calendar())
+    return case_contributions(
+        case_info(case), events, calendar or current_calendar(), rules or rulebook()
+    )
 
 
 def _as_rows(contributions: dict[Key, int]) -> list[list[Any]]:
@@ -123,6 +130,7 @@ def rollups_rebuild(
 ) -> dict[str, int]:
     """Throw the rollups away and recompute them from every case's timeline."""
     calendar = current_calendar()
+    rules = rulebook()
     totals: dict[Key, int] = defaultdict(int)
     facts: list[CaseFacts] = []
     cases = 0
@@ -142,7 +150,7 @@ def rollups_rebuild(
                 .annotate(assessment_exempt=Exists(approved))
             )
             for case in cases_batch:
-                own = case_contributions(case_info(case), by_case[case.pk], calendar)
+                own = case_contributions(case_info(case), by_case[case.pk], calendar, rules)
                 for key, value in with_totals(own).items():
                     totals[key] += value
                 facts.append(CaseFacts(case_id=case.pk, contributions=_as_rows(own)))

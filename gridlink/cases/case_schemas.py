@@ -43,6 +43,8 @@ class ActionIn(Schema):
     satisfaction: str = Field(default="", max_length=30)
     solved: bool | None = None
     comment: str = Field(default="", max_length=2000)
+    method: str = Field(default="", max_length=10)  # record_contact: phone, sms, visit, other
+    note: str = Field(default="", max_length=500)  # record_contact
 
 
 class TaskActionIn(Schema):

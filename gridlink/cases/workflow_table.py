@@ -119,6 +119,7 @@ class Action(models.TextChoices):
     CLOSE = "close", _("Close the case")  # 结案
     RATE = "rate", _("Rate")  # 评价 / 回访
     REOPEN = "reopen", _("Reopen")  # 重办
+    RECORD_CONTACT = "record_contact", _("Record contact with the reporter")  # 联系诉求人
     SUPERVISE = "supervise", _("Supervise")  # 督办
 
 
@@ -165,6 +166,8 @@ _REASON = frozenset({"reason"})
 
 # States a supervisor may put under supervision: every open one.
 _OPEN = frozenset(State) - {S.INVALID, S.MERGED, S.CLOSED, S.EVALUATED}
+# Open states in which a unit has been given the case (from the dispatch on).
+_WITH_UNIT = _OPEN - {S.REPORTED, S.ACCEPTED, S.FILED, S.RETURNED}
 
 TRANSITIONS: tuple[Transition, ...] = (
     # 1 collect → 2 file
@@ -266,6 +269,10 @@ TRANSITIONS: tuple[Transition, ...] = (
                frozenset({R.DISPATCHER, R.HOTLINE_OPERATOR}), "重办",
                "Dissatisfied: the same unit handles it again", requires=_REASON,
                starts_deadline="handle"),
+    # steps that leave the state as it is
+    Transition(A.RECORD_CONTACT, _WITH_UNIT, None, _HANDLERS | {R.HOTLINE_OPERATOR},
+               "联系诉求人", "Record that the reporter was contacted (now; the response rate)",
+               public=False),
     # flags
     Transition(A.SUPERVISE, _OPEN, None, frozenset({R.SUPERVISOR}), "督办",
                "Put the case under supervision (with its supervision order; sets the flag)",

@@ -1,7 +1,8 @@
-"""The assessment app's models: rollups of the case log (`rollup.py`) and assessment schemes,
-scorecards and exemptions (`scheme.py`)."""
+"""The assessment app's models: rollups of the case log (`rollup.py`), the rule numbers
+behind them (`rules.py`) and assessment schemes, scorecards and exemptions (`scheme.py`)."""
 
 from gridlink.assessment.models.rollup import METRICS, CaseFacts, IndicatorDay
+from gridlink.assessment.models.rules import IndicatorRules
 from gridlink.assessment.models.scheme import (
     Bonus,
     Deduction,
@@ -19,6 +20,7 @@ __all__ = [
     "Deduction",
     "Exemption",
     "IndicatorDay",
+    "IndicatorRules",
     "ItemRule",
     "Scheme",
     "SchemeItem",

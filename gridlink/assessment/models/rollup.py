@@ -26,6 +26,7 @@ METRICS: tuple[str, ...] = (
     "responded",
     "handle_due",
     "handled",
+    "handled_cases",
     "handled_of_due",
     "handled_on_time",
     "handle_timed",
@@ -34,10 +35,12 @@ METRICS: tuple[str, ...] = (
     "closed",
     "closed_of_due",
     "closed_on_time",
+    "close_suspended",
     "closed_grid",
     "closed_community",
     "closed_street",
     "rework",
+    "reworked_cases",
     "failed_verification_3",
     "extended",
     "suspended",
@@ -46,6 +49,7 @@ METRICS: tuple[str, ...] = (
     "rated",
     "solved",
     "satisfied",
+    "redone",
     "whistled",
     "street_cases",
 )
@@ -74,6 +78,7 @@ class IndicatorDay(models.Model):
     responded = models.BigIntegerField(default=0)
     handle_due = models.BigIntegerField(default=0)
     handled = models.BigIntegerField(default=0)
+    handled_cases = models.BigIntegerField(default=0)
     handled_of_due = models.BigIntegerField(default=0)
     handled_on_time = models.BigIntegerField(default=0)
     handle_timed = models.BigIntegerField(default=0)
@@ -82,10 +87,12 @@ class IndicatorDay(models.Model):
     closed = models.BigIntegerField(default=0)
     closed_of_due = models.BigIntegerField(default=0)
     closed_on_time = models.BigIntegerField(default=0)
+    close_suspended = models.BigIntegerField(default=0)
     closed_grid = models.BigIntegerField(default=0)
     closed_community = models.BigIntegerField(default=0)
     closed_street = models.BigIntegerField(default=0)
     rework = models.BigIntegerField(default=0)
+    reworked_cases = models.BigIntegerField(default=0)
     failed_verification_3 = models.BigIntegerField(default=0)
     extended = models.BigIntegerField(default=0)
     suspended = models.BigIntegerField(default=0)
@@ -94,6 +101,7 @@ class IndicatorDay(models.Model):
     rated = models.BigIntegerField(default=0)
     solved = models.BigIntegerField(default=0)
     satisfied = models.BigIntegerField(default=0)
+    redone = models.BigIntegerField(default=0)
     whistled = models.BigIntegerField(default=0)
     street_cases = models.BigIntegerField(default=0)
 

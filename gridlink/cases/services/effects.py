@@ -557,6 +557,22 @@ def supervise_automatically(
            resident_by_code=False, now=now, calendar=calendar)  # fmt: skip
 
 
+CONTACT_METHODS = ("phone", "sms", "visit", "other")
+
+
+def _record_contact(step: Step) -> None:
+    """The handler or hotline operator records that the reporter was contacted (the
+    response rate's second half); the time is the service clock, never entered."""
+    method = str(step.inputs.get("method") or "phone")
+    if method not in CONTACT_METHODS:
+        raise DomainError(
+            _("'method' is one of: %(values)s.") % {"values": ", ".join(CONTACT_METHODS)},
+            field="method",
+        )
+    step.data.update(method=method, note=_text(step.inputs, "note", limit=500),
+                     contacted_at=step.now.isoformat())  # fmt: skip
+
+
 def _supervise(step: Step) -> None:
     """Set the flag, once, with the order: the one the supervision service has just opened
     (`order_code`), or one opened now through the registered opener."""
@@ -643,5 +659,6 @@ EFFECTS: dict[str, Callable[[Step], None]] = {
     Action.VERIFY_FAIL: _verify_fail,
     Action.CLOSE: _close,
     Action.RATE: _rate,
+    Action.RECORD_CONTACT: _record_contact,
     Action.SUPERVISE: _supervise,
 }

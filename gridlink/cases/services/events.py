@@ -47,6 +47,17 @@ def case_snapshot(case: Case) -> dict[str, Any]:
     }
 
 
+def _not_before_last(case: Case, at: dt.datetime) -> dt.datetime:
+    """`at`, or the time of the case's latest event when that is later (the time rule)."""
+    latest = (
+        CaseEvent.objects.filter(case_id=case.pk)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    return latest if latest is not None and latest > at else at
+
+
 def event_payload(case: Case, event: CaseEvent) -> dict[str, Any]:
     return {
         "case_id": case.pk,
@@ -82,7 +93,11 @@ def event_record(
     at: dt.datetime | None = None,
 ) -> CaseEvent:
     """Append one timeline event for `case` (already saved in its new state) and its outbox
-    entry. Call inside the transaction that changed the case."""
+    entry. Call inside the transaction that changed the case.
+
+    `at` is the service clock of the step (the `now` the service was given); no event of a
+    case is dated before an earlier one: an `at` before the case's latest event (a clock
+    behind another server's, a caller's stale `now`) is raised to that event's time."""
     event = CaseEvent.objects.create(
         case=case,
         kind=kind,
@@ -95,7 +110,7 @@ def event_record(
         data=data or {},
         public=public,
         snapshot=case_snapshot(case),
-        created_at=at or timezone.now(),
+        created_at=_not_before_last(case, at or timezone.now()),
     )
     if photos:
         CasePhoto.objects.filter(pk__in=[p.pk for p in photos]).update(event=event)

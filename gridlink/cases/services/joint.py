@@ -92,7 +92,8 @@ def task_report_in(
     _bump(case)
     data = {"task_id": task.pk, "department_id": task.department_id, "late": task.reported_in_late}
     event_record(case=case, kind="task_reported_in", actor=actor, actor_role=role,
-                 actor_unit=task.department.name_zh, data=data, public=False)  # fmt: skip
+                 actor_unit=task.department.name_zh, data=data, public=False,
+                 at=now)  # fmt: skip
     return task
 
 
@@ -126,15 +127,23 @@ def task_complete(
     _bump(case)
     event_record(case=case, kind="task_done", actor=actor, actor_role=role,
                  actor_unit=task.department.name_zh,
-                 data={"task_id": task.pk, "result": result}, public=False)  # fmt: skip
+                 data={"task_id": task.pk, "result": result}, public=False,
+                 at=now)  # fmt: skip
     return task
 
 
 @transaction.atomic
 def task_rate(
-    *, actor: User, task_id: int, version: int | None, rating: int, note: str = ""
+    *,
+    actor: User,
+    task_id: int,
+    version: int | None,
+    rating: int,
+    note: str = "",
+    now: dt.datetime | None = None,
 ) -> CaseTask:
     """The whistling unit rates a department's participation (1–5) once its task is done."""
+    now = now or timezone.now()
     case, task = _locked_task(task_id, version)
     if Role.DISPATCHER not in case_roles(actor, case):
         raise NotPermitted(
@@ -156,5 +165,5 @@ def task_rate(
     _bump(case)
     event_record(case=case, kind="task_rated", actor=actor, actor_role=Role.DISPATCHER,
                  data={"task_id": task.pk, "department_id": task.department_id,
-                       "rating": rating}, public=False)  # fmt: skip
+                       "rating": rating}, public=False, at=now)  # fmt: skip
     return task

@@ -53,9 +53,15 @@ def _render_section() -> str:
     lines += [f"    {s.value} --> [*]" for s in State if s in FINAL_STATES]
     lines += ["```", ""]
     flags = [t for t in TRANSITIONS if t.target is None]
+    every_open = frozenset(State) - FINAL_STATES
     for t in flags:
+        where = (
+            "every open state"
+            if t.sources == every_open
+            else ", ".join(s.value for s in _in_order(t.sources))
+        )
         lines.append(
-            f"`{t.action.value}` does not change the state; it is allowed in every open state "
+            f"`{t.action.value}` does not change the state; it is allowed in {where} "
             f"({len(t.sources)} states) and is left out of the diagram."
         )
     lines += [
@@ -75,7 +81,7 @@ def _render_section() -> str:
         )
         sources = (
             "every open state"
-            if t.target is None
+            if t.target is None and t.sources == every_open
             else ", ".join(s.value for s in _in_order(t.sources))
         )
         extra = " (not the handler)" if t.excludes_handler else ""
