@@ -69,6 +69,7 @@ class Flow:
     def __init__(self, world: Any) -> None:
         self.world = world
         self.photos = 0
+        self.rating_keys: dict[int, str] = {}  # the anonymous reporters' rating keys
 
     def person(self, name: str) -> Any:
         from gridlink.accounts.models import User
@@ -89,11 +90,19 @@ class Flow:
         report = Report(channel=channel, category_code=CATEGORY, description="垃圾堆放无人清理",
                         anonymous=not by, **(where or A11))  # fmt: skip
         with time_machine.travel(when, tick=False):
-            return case_create(actor=actor, report=report, now=when).case
+            created = case_create(actor=actor, report=report, now=when)
+        self.rating_keys[created.case.pk] = created.rating_key
+        return created.case
 
     def do(self, case: Case, action: str, when: dt.datetime, by: str = "", **inputs: Any) -> Case:
-        """`by` empty: the system takes the step (no person is judged on it)."""
+        """`by` empty: the system takes the step (no person is judged on it); "reporter": the
+        anonymous reporter, with their rating key."""
         fresh = Case.objects.get(pk=case.pk)
+        if by == "reporter":
+            with time_machine.travel(when, tick=False):
+                return case_transition(actor=None, case_id=fresh.pk, action=action,
+                                       version=fresh.version, inputs=inputs, now=when,
+                                       rating_key=self.rating_keys[fresh.pk])  # fmt: skip
         if action in ("submit_result", "handle_on_the_spot"):
             inputs.setdefault("evidence", [self.photo()])
             inputs.setdefault("result", "已清理")
@@ -172,7 +181,7 @@ def test_a_cycle_across_national_day_and_the_month_boundary(flow):
     # Handled 15:00, on time; 10:00–12:00 = 120 min + lunch skipped + 13:30–15:00 = 90 min.
     case = flow.do(case, "submit_result", at(10, 8, 15, 0), "h_UM")
     case = flow.verify_and_close(case, at(10, 8, 15, 10))
-    case = flow.do(case, "rate", at(10, 9, 10, 0), "hotline", satisfaction="satisfied",
+    case = flow.do(case, "rate", at(10, 9, 10, 0), "reporter", satisfaction="satisfied",
                    solved=True)  # fmt: skip
 
     # September holds the report and, in the report's cohort, its filing (on 8 October):
@@ -555,13 +564,13 @@ def test_a_dissatisfied_rating_reopens_and_the_case_closes_once(flow):
     case = flow.do(case, "start_handling", at(3, 2, 9, 15), "h_UM")
     case = flow.do(case, "submit_result", at(3, 2, 10, 10), "h_UM")
     case = flow.verify_and_close(case, at(3, 2, 10, 20))
-    case = flow.do(case, "rate", at(3, 2, 11, 0), "hotline", satisfaction="dissatisfied",
+    case = flow.do(case, "rate", at(3, 2, 11, 0), "reporter", satisfaction="dissatisfied",
                    solved=False)  # fmt: skip
     assert case.state == "reopened" and case.stage == "handle"
     case = flow.do(case, "start_handling", at(3, 2, 11, 10), "h_UM")
     case = flow.do(case, "submit_result", at(3, 2, 11, 30), "h_UM")
     case = flow.verify_and_close(case, at(3, 2, 13, 30))
-    case = flow.do(case, "rate", at(3, 3, 9, 0), "hotline", satisfaction="basically_satisfied",
+    case = flow.do(case, "rate", at(3, 3, 9, 0), "reporter", satisfaction="basically_satisfied",
                    solved=True)  # fmt: skip
 
     # One case, rated twice: the first rating counts, once (docs/indicators.md, "Ratings").
@@ -962,6 +971,7 @@ def test_a_case_suspended_after_its_red_card_leaves_the_closing_rates(flow):
     flow.sweep(at(3, 2, 15, 30))  # red at the top of the ladder: stays red, due to close
     assert nvd(DISTRICT, "closing_rate", "2026-03") == (0, 1, 0.0)
     late = flow.do(late, "request_suspension", at(3, 2, 15, 40), "h_CC")
+    late = flow.do(late, "endorse_suspension", at(3, 2, 15, 45), "head_CC")  # two-step approval
     late = flow.do(late, "approve_suspension", at(3, 2, 15, 50), "district_disp")
     # closed / (due to close − suspended) = 0 / (1 − 1): nothing to judge.
     assert nvd(DISTRICT, "closing_rate", "2026-03") == (0, 0, None)

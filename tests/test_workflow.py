@@ -156,7 +156,7 @@ EXPECTED_ROLES: dict[str, set[str]] = {
     "close": {"dispatcher"},
     "rate": {"resident", "hotline_operator"},
     "reopen": {"dispatcher", "hotline_operator"},
-    "record_contact": {"dept_handler", "dept_head", "community_staff", "hotline_operator"},
+    "record_contact": _HANDLERS | {"hotline_operator"},
     "supervise": {"supervisor"},
 }
 
