@@ -188,6 +188,14 @@ DISTRICT_DEPARTMENTS = (
     DepartmentSpec("MZ", "区民政局", "Civil Affairs Bureau", DepartmentKind.CIVIL_AFFAIRS),
     DepartmentSpec("WJ", "区卫生健康局", "Health Bureau", DepartmentKind.HEALTH),
     DepartmentSpec("YJ", "区应急管理局", "Emergency Management Bureau", DepartmentKind.EMERGENCY),
+    # Power and telecom manhole covers and public chargers belong to utility companies; the
+    # bureau that oversees them takes the cases of kind "other" and hands them on.
+    DepartmentSpec(
+        "GXJ",
+        "区工业和信息化局",
+        "Industry and Information Technology Bureau",
+        DepartmentKind.OTHER,
+    ),
     DepartmentSpec(
         "ZHZX", "区社会治理指挥中心", "District Command Centre", DepartmentKind.COMMAND_CENTRE
     ),
