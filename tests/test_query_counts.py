@@ -14,12 +14,22 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from gridlink.accounts.roles import Role
+from gridlink.assessment.schemes import (
+    URBAN_CODE,
+    DeductionSpec,
+    ItemSpec,
+    scheme_create,
+    schemes_ensure_defaults,
+)
 from gridlink.cases.models import Case
 from gridlink.cases.services.intake import Report, case_create
 from gridlink.cases.workflow_table import State
 from gridlink.geo.models import AreaKind, GridType, Level
 from gridlink.open311.selectors import PUBLIC_CHANNELS
+from gridlink.outbox.services import endpoint_create
 from gridlink.supervision.services import order_open
 from tests.cases_support import A11, CATEGORY, build_world
 from tests.factories import (
@@ -29,6 +39,8 @@ from tests.factories import (
     HouseholdFactory,
     OrganisationFactory,
     ResidentFactory,
+    RoleAssignmentFactory,
+    UserFactory,
     square,
 )
 
@@ -212,3 +224,139 @@ def test_area_lists_do_not_grow_with_areas(client, personas, tree):
 
     for url in ("/api/v1/areas", "/api/v1/areas/tree", f"/areas/{community.code}/"):
         _flat(client, url, add)
+
+
+# --- Cases: merge candidates and Open311 updates ------------------------------------------
+
+
+def test_duplicate_candidates_do_not_grow_with_cases(world):
+    add_cases = _cases(world)
+    add_cases(1)
+    anchor = Case.objects.get()
+
+    def add(n: int) -> None:  # newer reports are offered only once dispatched
+        add_cases(n)
+        Case.objects.exclude(pk=anchor.pk).filter(state=State.REPORTED).update(
+            state=State.DISPATCHED, level="department", unit_department=world.departments["UM"]
+        )
+
+    url = f"/api/v1/cases/{anchor.pk}/duplicates"
+    assert _rows_shown(_flat(world.client("district_disp"), url, add)) >= FEW
+
+
+def test_open311_updates_do_not_grow_with_cases(world):
+    add_cases = _cases(world)
+
+    def add_public(n: int) -> None:
+        add_cases(n)
+        Case.objects.update(channel=sorted(PUBLIC_CHANNELS)[0])
+
+    response = _flat(Client(), "/open311/v2/servicerequestupdates.json", add_public)
+    assert _rows_shown(response) >= FEW
+
+
+# --- Assessment: API and pages ------------------------------------------------------------
+
+DISTRICT = "area:370211"
+
+
+def _this_month() -> str:
+    return timezone.localdate().strftime("%Y-%m")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/assessment/indicators/reports/cases?unit={unit}&period={period}",
+        "/api/v1/assessment/indicators?unit={unit}&period={period}",
+        "/api/v1/assessment/scorecards?scheme={scheme}&period={period}",
+        "/api/v1/assessment/scorecards?scheme={scheme}&period={period}&level=grid",
+        "/assessment/{unit}/?period={period}",
+        "/assessment/{unit}/indicator/reports/?period={period}",
+        "/assessment/scorecards/?scheme={scheme}&period={period}",
+    ],
+)
+def test_assessment_lists_do_not_grow_with_cases(world, path):
+    schemes_ensure_defaults()
+    url = path.format(unit=DISTRICT, period=_this_month(), scheme=URBAN_CODE)
+    response = _flat(world.client("supervisor"), url, _cases(world))
+    if "/reports/cases" in url:  # the drill-down lists the cases behind the indicator
+        assert _rows_shown(response) >= FEW
+    if "/scorecards?" in url:  # one row per street, or per grid with level=grid
+        assert _rows_shown(response) == (8 if "level=grid" in url else 2)
+    if "/indicators?" in url:
+        assert _rows_shown(response) > 1
+        assert any(
+            i["key"] == "reports" and i["value"] >= MANY for i in response.json()["indicators"]
+        )
+    if "/indicator/reports/" in url:
+        assert response.content.decode().count(f"{DESCRIPTION} ") >= FEW
+
+
+def test_assessment_index_does_not_grow_with_cases(world):
+    client = world.client("supervisor")
+
+    def add(n: int) -> None:
+        _cases(world)(n)
+
+    add(FEW)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get("/assessment/").status_code == 302
+    add(MANY - FEW)
+    with CaptureQueriesContext(connection) as many:
+        assert client.get("/assessment/").status_code == 302
+    assert len(many) == len(few)
+
+
+def test_scheme_list_does_not_grow_with_schemes(world):
+    made = [0]
+
+    def add(n: int) -> None:
+        for _ in range(n):
+            made[0] += 1
+            scheme_create(
+                actor=world.personas.supervisor,
+                code=f"guard-{made[0]}",
+                name_zh=f"考核方案{made[0]}",
+                unit_level="street",
+                items=[
+                    ItemSpec("filing_rate", 60, 90, "threshold", None),
+                    ItemSpec("closing_rate", 40, 90, "threshold", None),
+                ],
+                deductions=[DeductionSpec("rework", 0.2, None)],
+            )
+
+    assert _rows_shown(_flat(world.client("supervisor"), "/api/v1/assessment/schemes", add)) >= FEW
+
+
+# --- Configuration: accounts and webhooks -------------------------------------------------
+
+
+@pytest.fixture
+def root(db) -> Client:
+    client = Client()
+    client.force_login(UserFactory(username="root", is_superuser=True, is_staff=True))
+    return client
+
+
+def test_user_list_does_not_grow_with_users(root, tree):
+    def add(n: int) -> None:
+        for _ in range(n):
+            user = UserFactory()
+            RoleAssignmentFactory(user=user, role=Role.GRID_WORKER, area=tree.grids[0])
+            RoleAssignmentFactory(user=user, role=Role.DEPT_HANDLER, department=DepartmentFactory())
+
+    assert _rows_shown(_flat(root, "/api/v1/admin/users", add)) >= MANY
+
+
+def test_webhook_list_does_not_grow_with_endpoints(root):
+    made = [0]
+
+    def add(n: int) -> None:
+        for _ in range(n):
+            made[0] += 1
+            endpoint_create(
+                actor=None, url=f"https://hooks.example.org/{made[0]}", topics=["case.*"]
+            )
+
+    assert _rows_shown(_flat(root, "/api/v1/admin/webhooks", add)) >= MANY
