@@ -360,3 +360,84 @@ def test_webhook_list_does_not_grow_with_endpoints(root):
             )
 
     assert _rows_shown(_flat(root, "/api/v1/admin/webhooks", add)) >= MANY
+
+
+# --- Taxonomy (reference data: the row count is chosen with the filter) --------------------
+
+
+def test_category_list_does_not_grow_with_categories(world):
+    client = world.client("district_disp")
+    few, narrow = _queries(client, f"/api/v1/taxonomy/categories?q={CATEGORY}")
+    many, wide = _queries(client, "/api/v1/taxonomy/categories")
+    assert 1 <= len(narrow.json()) < FEW and len(wide.json()) >= MANY
+    assert many == few, (
+        f"{few} queries for {len(narrow.json())} rows, {many} for {len(wide.json())}"
+    )
+
+
+def test_taxonomy_tree_is_a_fixed_number_of_queries(world):
+    """The whole tree (every major class with its sub-classes): a prefetch, not a query per
+    class; the same count as the flat list of every sub-class."""
+    client = world.client("district_disp")
+    flat, _ = _queries(client, "/api/v1/taxonomy/categories")
+    tree, response = _queries(client, "/api/v1/taxonomy")
+    classes = response.json()["classes"]
+    assert len(classes) >= FEW and sum(len(c["subclasses"]) for c in classes) >= MANY
+    assert tree <= flat + 1, f"{tree} queries for {len(classes)} classes"
+
+
+def test_bulletin_does_not_grow_with_cases(world):
+    schemes_ensure_defaults()
+    url = f"/api/v1/assessment/bulletins?scheme={URBAN_CODE}&period={_this_month()}"
+    response = _flat(world.client("supervisor"), url, _cases(world))
+    assert response["Content-Type"].startswith("text/html")
+
+
+# --- Every list of the OpenAPI document is guarded ----------------------------------------
+
+GUARDED = {  # each list operation and the test above that guards it
+    "/api/v1/areas": "test_area_lists_do_not_grow_with_areas",
+    "/api/v1/areas/tree": "test_area_lists_do_not_grow_with_areas",
+    "/api/v1/departments": "test_department_list_does_not_grow_with_departments",
+    "/api/v1/registry/residents": "test_registry_lists_do_not_grow_with_rows",
+    "/api/v1/registry/organisations": "test_registry_lists_do_not_grow_with_rows",
+    "/api/v1/registry/buildings": "test_registry_lists_do_not_grow_with_rows",
+    "/api/v1/registry/households": "test_registry_lists_do_not_grow_with_rows",
+    "/api/v1/taxonomy": "test_taxonomy_tree_is_a_fixed_number_of_queries",
+    "/api/v1/taxonomy/categories": "test_category_list_does_not_grow_with_categories",
+    "/api/v1/cases": "test_case_lists_do_not_grow_with_cases",
+    "/api/v1/cases/{case_id}/duplicates": "test_duplicate_candidates_do_not_grow_with_cases",
+    "/api/v1/supervision/orders": "test_case_lists_do_not_grow_with_cases",
+    "/api/v1/assessment/indicators": "test_assessment_lists_do_not_grow_with_cases",
+    "/api/v1/assessment/indicators/{key}/cases": "test_assessment_lists_do_not_grow_with_cases",
+    "/api/v1/assessment/schemes": "test_scheme_list_does_not_grow_with_schemes",
+    "/api/v1/assessment/scorecards": "test_assessment_lists_do_not_grow_with_cases",
+    "/api/v1/assessment/bulletins": "test_bulletin_does_not_grow_with_cases",
+    "/api/v1/admin/users": "test_user_list_does_not_grow_with_users",
+    "/api/v1/admin/webhooks": "test_webhook_list_does_not_grow_with_endpoints",
+}
+NOT_LISTS = {  # one record, or a fixed list that reads no rows
+    "/api/v1/areas/locate",
+    "/api/v1/areas/{code}",
+    "/api/v1/registry/residents/{resident_id}",
+    "/api/v1/registry/organisations/{org_id}",
+    "/api/v1/registry/buildings/{building_id}",
+    "/api/v1/registry/households/{household_id}",
+    "/api/v1/taxonomy/categories/{code}",
+    "/api/v1/routing/preview",
+    "/api/v1/photos/{key}",
+    "/api/v1/cases/{case_id}",
+    "/api/v1/track/{code}",
+    "/api/v1/supervision/orders/{order_id}",
+    "/api/v1/assessment/indicators/definitions",  # the indicator table in code, no query
+    "/api/v1/assessment/schemes/{code}",
+    "/api/v1/admin/users/{username}",
+}
+
+
+def test_every_get_operation_of_the_openapi_document_is_guarded_or_not_a_list(client):
+    document = client.get("/api/v1/openapi.json").json()
+    reads = {path for path, operations in document["paths"].items() if "get" in operations}
+    assert reads - GUARDED.keys() - NOT_LISTS == set(), "a new list without a query-count guard"
+    assert (GUARDED.keys() | NOT_LISTS) - reads == set(), "a guarded list left the document"
+    assert set(GUARDED.values()) <= set(globals()), "a guard named here does not exist"
