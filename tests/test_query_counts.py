@@ -24,7 +24,7 @@ from gridlink.assessment.schemes import (
     scheme_create,
     schemes_ensure_defaults,
 )
-from gridlink.cases.models import Case
+from gridlink.cases.models import Case, CaseEvent
 from gridlink.cases.services.intake import Report, case_create
 from gridlink.cases.workflow_table import State
 from gridlink.geo.models import AreaKind, GridType, Level
@@ -441,3 +441,29 @@ def test_every_get_operation_of_the_openapi_document_is_guarded_or_not_a_list(cl
     assert reads - GUARDED.keys() - NOT_LISTS == set(), "a new list without a query-count guard"
     assert (GUARDED.keys() | NOT_LISTS) - reads == set(), "a guarded list left the document"
     assert set(GUARDED.values()) <= set(globals()), "a guard named here does not exist"
+
+
+# --- One case: its timeline grows ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["/api/v1/cases/{pk}", "/cases/{pk}/"])
+def test_case_detail_does_not_grow_with_its_events(world, url):
+    _cases(world)(1)
+    case = Case.objects.get()
+
+    def add(n: int) -> None:  # events by different people, as a long-running case has
+        for i in range(n):
+            actor = UserFactory()
+            RoleAssignmentFactory(user=actor, role=Role.DISPATCHER, area=world.tree.streets[0])
+            CaseEvent.objects.create(
+                case=case,
+                kind="note",
+                actor=actor,
+                actor_role=Role.DISPATCHER,
+                from_state=case.state,
+                to_state=case.state,
+                reason=f"{DESCRIPTION} 备注{i}",
+            )
+
+    response = _flat(world.client("district_disp"), url.format(pk=case.pk), add)
+    assert response.content.decode().count("备注") >= MANY
