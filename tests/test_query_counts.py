@@ -395,7 +395,7 @@ def test_bulletin_does_not_grow_with_cases(world):
 
 # --- Every list of the OpenAPI document is guarded ----------------------------------------
 
-GUARDED = {  # each list operation and the test above that guards it
+GUARDED = {  # each operation that returns rows, and the test above that guards it
     "/api/v1/areas": "test_area_lists_do_not_grow_with_areas",
     "/api/v1/areas/tree": "test_area_lists_do_not_grow_with_areas",
     "/api/v1/departments": "test_department_list_does_not_grow_with_departments",
@@ -407,6 +407,8 @@ GUARDED = {  # each list operation and the test above that guards it
     "/api/v1/taxonomy/categories": "test_category_list_does_not_grow_with_categories",
     "/api/v1/cases": "test_case_lists_do_not_grow_with_cases",
     "/api/v1/cases/{case_id}/duplicates": "test_duplicate_candidates_do_not_grow_with_cases",
+    "/api/v1/cases/{case_id}": "test_case_detail_does_not_grow_with_its_events",
+    "/api/v1/track/{code}": "test_case_detail_does_not_grow_with_its_events",
     "/api/v1/supervision/orders": "test_case_lists_do_not_grow_with_cases",
     "/api/v1/assessment/indicators": "test_assessment_lists_do_not_grow_with_cases",
     "/api/v1/assessment/indicators/{key}/cases": "test_assessment_lists_do_not_grow_with_cases",
@@ -426,8 +428,6 @@ NOT_LISTS = {  # one record, or a fixed list that reads no rows
     "/api/v1/taxonomy/categories/{code}",
     "/api/v1/routing/preview",
     "/api/v1/photos/{key}",
-    "/api/v1/cases/{case_id}",
-    "/api/v1/track/{code}",
     "/api/v1/supervision/orders/{order_id}",
     "/api/v1/assessment/indicators/definitions",  # the indicator table in code, no query
     "/api/v1/assessment/schemes/{code}",
@@ -446,7 +446,9 @@ def test_every_get_operation_of_the_openapi_document_is_guarded_or_not_a_list(cl
 # --- One case: its timeline grows ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("url", ["/api/v1/cases/{pk}", "/cases/{pk}/"])
+@pytest.mark.parametrize(
+    "url", ["/api/v1/cases/{pk}", "/cases/{pk}/", "/api/v1/track/{code}", "/track/{code}/"]
+)
 def test_case_detail_does_not_grow_with_its_events(world, url):
     _cases(world)(1)
     case = Case.objects.get()
@@ -457,6 +459,7 @@ def test_case_detail_does_not_grow_with_its_events(world, url):
             RoleAssignmentFactory(user=actor, role=Role.DISPATCHER, area=world.tree.streets[0])
             CaseEvent.objects.create(
                 case=case,
+                public=True,
                 kind="note",
                 actor=actor,
                 actor_role=Role.DISPATCHER,
@@ -465,5 +468,11 @@ def test_case_detail_does_not_grow_with_its_events(world, url):
                 reason=f"{DESCRIPTION} 备注{i}",
             )
 
+    if "{code}" in url:  # the reporter's view: the public timeline
+        response = _flat(Client(), url.format(code=case.tracking_code), add)
+        assert case.tracking_code in response.content.decode()
+        if url.startswith("/api/"):
+            assert len(response.json()["timeline"]) > MANY
+        return
     response = _flat(world.client("district_disp"), url.format(pk=case.pk), add)
     assert response.content.decode().count("备注") >= MANY
