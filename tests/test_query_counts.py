@@ -3,6 +3,10 @@
 Each guard loads the list with a few rows, adds many more, loads it again and compares the
 number of queries (django's CaptureQueriesContext). A list that fetched a related row per
 row (an N+1) would grow by one query or more per added row; the bound allows none.
+
+The last test reads the OpenAPI document: every GET operation is either guarded here
+(`GUARDED` names the test) or returns one record (`NOT_LISTS`), so a new list endpoint
+without a guard fails the suite.
 """
 
 from __future__ import annotations
