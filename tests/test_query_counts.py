@@ -390,6 +390,14 @@ def test_taxonomy_tree_is_a_fixed_number_of_queries(world):
     assert tree <= flat + 1, f"{tree} queries for {len(classes)} classes"
 
 
+def test_open311_services_are_a_fixed_number_of_queries(world):
+    """Every sub-class as an Open311 service: as few queries as the flat category list."""
+    flat, _ = _queries(world.client("district_disp"), "/api/v1/taxonomy/categories")
+    services, response = _queries(Client(), "/open311/v2/services.json")
+    assert len(response.json()) >= MANY
+    assert services <= flat + 1, f"{services} queries for {len(response.json())} services"
+
+
 def test_bulletin_does_not_grow_with_cases(world):
     schemes_ensure_defaults()
     url = f"/api/v1/assessment/bulletins?scheme={URBAN_CODE}&period={_this_month()}"
