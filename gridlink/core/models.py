@@ -1,7 +1,7 @@
 """Platform-wide models: the append-only, hash-chained logs, the worker heartbeat and
 periodic jobs, the kept answers to `Idempotency-Key` writes (`IdempotentResponse`,
-`gridlink.core.idempotency`), and the working calendar (holidays, make-up working days, working hours)
-that every deadline is counted on (see `gridlink.core.worktime`).
+`gridlink.core.idempotency`), and the working calendar (holidays, make-up working days,
+working hours) that every deadline is counted on (see `gridlink.core.worktime`).
 
 Two logs share one chain mechanism (`gridlink.core.ledger`):
 
