@@ -101,6 +101,7 @@ def replayed(first: Any, again: Any) -> None:
     assert again.status_code == first.status_code
     assert again.json() == first.json()
     assert again.get("ETag") == first.get("ETag")
+    assert again["Content-Type"] == first["Content-Type"]
 
 
 def reused(response: Any) -> None:

@@ -77,7 +77,9 @@ def _replay(owner: str, key: str, fp: str) -> HttpResponse | None:
             code="idempotency_key_reused",
             field=HEADER,
         )
-    response = HttpResponse(record.body, status=record.status, content_type="application/json")
+    response = HttpResponse(
+        record.body, status=record.status, content_type="application/json; charset=utf-8"
+    )
     if record.etag:
         response["ETag"] = record.etag
     response["Idempotent-Replayed"] = "true"
