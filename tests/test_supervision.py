@@ -95,6 +95,11 @@ def open_on(world: Any, *, actor: Any = None, now: dt.datetime | None = None, **
     )
 
 
+def seen(order: Any) -> int:
+    """The order's version as a client reading it now would see it."""
+    return SupervisionOrder.objects.values_list("version", flat=True).get(pk=order.pk)
+
+
 def fields_of(response: Any) -> set[str]:
     return {e["field"] for e in response.json()["errors"]}
 
@@ -278,12 +283,16 @@ def test_who_may_respond(world, tree, target, who, allowed):
 
     actor = User.objects.get(username=who)
     if allowed:
-        done = order_respond(actor=actor, order_id=order.pk, response="已清运完毕")
+        done = order_respond(
+            actor=actor, order_id=order.pk, version=seen(order), response="已清运完毕"
+        )
         assert done.state == OrderState.RESPONDED and done.responded_by_id == actor.pk
         assert orders_visible_to(actor).filter(pk=order.pk).exists()
     else:
         with pytest.raises(NotPermitted):
-            order_respond(actor=actor, order_id=order.pk, response="已清运完毕")
+            order_respond(
+                actor=actor, order_id=order.pk, version=seen(order), response="已清运完毕"
+            )
         order.refresh_from_db()
         assert order.state == OrderState.OPEN and order.response == ""
 
@@ -291,13 +300,16 @@ def test_who_may_respond(world, tree, target, who, allowed):
 def test_respond_through_the_api(world):
     order = open_on(world, case=dispatched_case(world))
     url = f"{URL}/{order.pk}/respond"
-    assert post_json(world.client("h_HS"), url, {"response": "x"}).status_code == 404
-    empty = post_json(world.client("h_UM"), url, {"response": "  "})
+    assert post_json(world.client("h_HS"), url, {"response": "x", "version": 1}).status_code == 404
+    unversioned = post_json(world.client("h_UM"), url, {"response": "已清运完毕"})
+    assert unversioned.status_code == 428 and fields_of(unversioned) == {"version"}
+    empty = post_json(world.client("h_UM"), url, {"response": "  ", "version": 1})
     assert empty.status_code == 400 and fields_of(empty) == {"response"}
-    done = post_json(world.client("h_UM"), url, {"response": "已清运完毕"})
+    done = post_json(world.client("h_UM"), url, {"response": "已清运完毕", "version": 1})
     assert done.status_code == 200, done.content
     assert done.json()["state"] == "responded"
-    again = post_json(world.client("h_UM"), url, {"response": "再次反馈"})
+    assert done.json()["version"] == 2 and done["ETag"] == f'"{order.pk}-2"'
+    again = post_json(world.client("h_UM"), url, {"response": "再次反馈", "version": 2})
     assert again.status_code == 409 and fields_of(again) == {"state"}
     assert [e["kind"] for e in done.json()["events"]] == ["opened", "responded"]
 
@@ -309,15 +321,18 @@ def test_accept_closes_the_order(world):
     order = open_on(world, case=dispatched_case(world))
     url = f"{URL}/{order.pk}/close"
     sup = client_for(world.personas.supervisor)
-    early = post_json(sup, url, {"accept": True})
+    early = post_json(sup, url, {"accept": True, "version": 1})
     assert early.status_code == 409 and fields_of(early) == {"state"}
-    order_respond(actor=world.people["h_UM"], order_id=order.pk, response="已清运完毕")
-    assert post_json(world.client("h_UM"), url, {"accept": True}).status_code == 403
-    missing = post_json(sup, url, {})
+    order_respond(actor=world.people["h_UM"], order_id=order.pk, version=1, response="已清运完毕")
+    assert post_json(world.client("h_UM"), url, {"accept": True, "version": 2}).status_code == 403
+    missing = post_json(sup, url, {"version": 2})
     assert missing.status_code == 400 and fields_of(missing) == {"accept"}
-    closed = post_json(sup, url, {"accept": True})
+    unversioned = post_json(sup, url, {"accept": True})
+    assert unversioned.status_code == 428 and fields_of(unversioned) == {"version"}
+    closed = post_json(sup, url, {"accept": True, "version": 2})
     assert closed.status_code == 200, closed.content
     assert closed.json()["state"] == "closed"
+    assert closed.json()["version"] == 3
     assert closed.json()["closed_by"] == world.personas.supervisor.username
     assert supervision_outbox() == [
         "supervision.opened", "supervision.responded", "supervision.closed"
@@ -326,19 +341,43 @@ def test_accept_closes_the_order(world):
 
 def test_reject_reopens_with_a_new_deadline(world):
     order = open_on(world, case=dispatched_case(world), now=MONDAY)
-    order_respond(actor=world.people["h_UM"], order_id=order.pk, response="已处理", now=MONDAY)
+    order_respond(
+        actor=world.people["h_UM"],
+        order_id=order.pk,
+        version=seen(order),
+        response="已处理",
+        now=MONDAY,
+    )
     with pytest.raises(DomainError) as caught:
-        order_close(actor=world.personas.supervisor, order_id=order.pk, accept=False, note="")
+        order_close(
+            actor=world.personas.supervisor,
+            order_id=order.pk,
+            version=seen(order),
+            accept=False,
+            note="",
+        )
     assert caught.value.field == "note"
     later = MONDAY + dt.timedelta(days=1)
     reopened = order_close(
-        actor=world.personas.supervisor, order_id=order.pk, accept=False,
+        actor=world.personas.supervisor, order_id=order.pk, version=seen(order), accept=False,
         note="现场仍有垃圾", now=later,
     )  # fmt: skip
     assert reopened.state == OrderState.REOPENED
     assert reopened.deadline_at == add_working_days(start_at=later, days=3)
-    order_respond(actor=world.people["h_UM"], order_id=order.pk, response="已彻底清运", now=later)
-    closed = order_close(actor=world.personas.supervisor, order_id=order.pk, accept=True, note="")
+    order_respond(
+        actor=world.people["h_UM"],
+        order_id=order.pk,
+        version=seen(order),
+        response="已彻底清运",
+        now=later,
+    )
+    closed = order_close(
+        actor=world.personas.supervisor,
+        order_id=order.pk,
+        version=seen(order),
+        accept=True,
+        note="",
+    )
     assert closed.state == OrderState.CLOSED
     kinds = list(SupervisionEvent.objects.filter(order=order).values_list("kind", flat=True))
     assert kinds == ["opened", "responded", "rejected", "responded", "accepted"]
@@ -346,14 +385,27 @@ def test_reject_reopens_with_a_new_deadline(world):
 
 def test_who_may_close(world, tree):
     order = open_on(world, area=tree.communities[0])
-    order_respond(actor=world.personas.community_staff, order_id=order.pk, response="已整改")
+    order_respond(
+        actor=world.personas.community_staff,
+        order_id=order.pk,
+        version=seen(order),
+        response="已整改",
+    )
     sup_b = person("sup_b", Role.SUPERVISOR, area=tree.streets[1])
     with pytest.raises(NotPermitted):
-        order_close(actor=sup_b, order_id=order.pk, accept=True)
+        order_close(actor=sup_b, order_id=order.pk, version=seen(order), accept=True)
     with pytest.raises(NotPermitted):
-        order_close(actor=world.personas.community_staff, order_id=order.pk, accept=True)
+        order_close(
+            actor=world.personas.community_staff,
+            order_id=order.pk,
+            version=seen(order),
+            accept=True,
+        )
     sup_a = person("sup_a", Role.SUPERVISOR, area=tree.streets[0])  # not the opener, in scope
-    assert order_close(actor=sup_a, order_id=order.pk, accept=True).state == OrderState.CLOSED
+    assert (
+        order_close(actor=sup_a, order_id=order.pk, version=seen(order), accept=True).state
+        == OrderState.CLOSED
+    )
 
 
 # --- The sweep -------------------------------------------------------------------------------
@@ -362,8 +414,8 @@ def test_who_may_close(world, tree):
 def test_sweep_escalates_overdue_orders_once_per_period(world, tree):
     order = open_on(world, area=tree.grids[0], now=MONDAY)
     answered = open_on(world, area=tree.grids[1], now=MONDAY)
-    order_respond(actor=world.personas.community_staff, order_id=answered.pk, response="ok",
-                  now=MONDAY)  # fmt: skip
+    order_respond(actor=world.personas.community_staff, order_id=answered.pk,
+                  version=seen(answered), response="ok", now=MONDAY)  # fmt: skip
     first_deadline = order.deadline_at
     assert orders_sweep(now=first_deadline) == {"overdue": 0, "escalated": 0}
 
@@ -401,7 +453,8 @@ def test_a_long_outage_escalates_once_and_moves_past_now(world, tree):
 
 def test_a_late_response_counts_as_overdue(world, tree):
     order = open_on(world, area=tree.grids[0], now=MONDAY)
-    late = order_respond(actor=world.personas.grid_worker, order_id=order.pk, response="迟到反馈",
+    late = order_respond(actor=world.personas.grid_worker, order_id=order.pk,
+                         version=seen(order), response="迟到反馈",
                          now=order.deadline_at + dt.timedelta(hours=1))  # fmt: skip
     assert late.overdue and not late.escalated
 
@@ -482,7 +535,9 @@ def test_list_is_scoped_and_filtered(world, tree, django_assert_max_num_queries)
     on_b = open_on(world, area=tree.communities[2])  # street B
     on_grid = open_on(world, area=tree.grids[0], now=timezone.now() - dt.timedelta(days=30))
     orders_sweep()
-    order_respond(actor=world.people["head_HS"], order_id=on_hs.pk, response="已部署整改")
+    order_respond(
+        actor=world.people["head_HS"], order_id=on_hs.pk, version=seen(on_hs), response="已部署整改"
+    )
 
     def ids(client: Client, query: str = "") -> list[int]:
         response = client.get(f"{URL}?{query}")
@@ -584,4 +639,6 @@ def test_counts_for_a_unit_over_a_period(world, tree):
 def test_wrong_state_is_a_conflict(world, tree):
     order = open_on(world, area=tree.grids[0])
     with pytest.raises(WrongState):
-        order_close(actor=world.personas.supervisor, order_id=order.pk, accept=True)
+        order_close(
+            actor=world.personas.supervisor, order_id=order.pk, version=seen(order), accept=True
+        )

@@ -55,6 +55,7 @@ from gridlink.cases.services.transitions import case_allowed_actions, case_trans
 from gridlink.cases.workflow import Action, State
 from gridlink.core.audit import client_ip
 from gridlink.core.errors import DomainError
+from gridlink.core.idempotency import idempotent
 from gridlink.core.inputs import date_parse
 from gridlink.core.ratelimit import client_key, rate_hit
 from gridlink.geo.models import Area
@@ -460,7 +461,8 @@ def case_action(
     body: ActionIn,
 ) -> HttpResponse:
     """Take `action` (one of the case's `allowed_actions`). State the version you saw in
-    `If-Match` (412 when stale) or `version` (409 when stale)."""
+    `If-Match` (412 when stale) or `version` (409 when stale). Send an `Idempotency-Key` to
+    make retries safe: a retry gets the first answer again."""
     from gridlink.api import api
     from gridlink.cases.services.transitions import StaleVersion
 
@@ -469,24 +471,29 @@ def case_action(
         raise DomainError(f"Unknown action '{action[:40]}'.", code="unknown", field="action")
     version, from_header = _version(request.headers.get("If-Match", ""), body.version)
     inputs = body.dict(exclude={"version"})
-    try:
-        updated = case_transition(
-            actor=_staff(request), case_id=case.pk, action=action, version=version, inputs=inputs
-        )
-    except StaleVersion as exc:
-        current = case_get_visible(request.user, case.pk) or exc.case
-        response = api.create_response(
-            request,
-            {
-                "detail": exc.message,
-                "errors": [exc.as_dict()],
-                "current": case_out(current, _user(request), detail=False),
-            },
-            status=412 if from_header else 409,
-        )
-        response["ETag"] = current.etag
-        return response
-    return _with_etag(request, _visible(request, updated.pk))
+
+    def run() -> HttpResponse:
+        try:
+            updated = case_transition(
+                actor=_staff(request), case_id=case.pk, action=action, version=version,
+                inputs=inputs,
+            )  # fmt: skip
+        except StaleVersion as exc:
+            current = case_get_visible(request.user, case.pk) or exc.case
+            response = api.create_response(
+                request,
+                {
+                    "detail": exc.message,
+                    "errors": [exc.as_dict()],
+                    "current": case_out(current, _user(request), detail=False),
+                },
+                status=412 if from_header else 409,
+            )
+            response["ETag"] = current.etag
+            return response
+        return _with_etag(request, _visible(request, updated.pk))
+
+    return idempotent(request, payload=body.dict(), run=run)
 
 
 @router.post("/tasks/{task_id}/{step}", response=CaseOut, url_name="task_action")
@@ -496,22 +503,28 @@ def task_action(
     step: str,
     body: TaskActionIn,
 ) -> HttpResponse:
-    """Joint handling: `report-in`, `complete` (with `result`) or `rate` (with `rating`)."""
+    """Joint handling: `report-in`, `complete` (with `result`) or `rate` (with `rating`),
+    naming the case version you saw. Send an `Idempotency-Key` to make retries safe."""
     task = CaseTask.objects.filter(pk=task_id).only("case_id").first()
     if task is None or case_get_visible(request.user, task.case_id) is None:
         raise HttpError(404, "No such task, or it is outside your scope.")
+    if step not in ("report-in", "complete", "rate"):
+        raise DomainError("The step is report-in, complete or rate.", field="step")
     version, _from_header = _version(request.headers.get("If-Match", ""), body.version)
     actor = _staff(request)
-    if step == "report-in":
-        task_report_in(actor=actor, task_id=task_id, version=version)
-    elif step == "complete":
-        task_complete(actor=actor, task_id=task_id, version=version, result=body.result)
-    elif step == "rate":
-        task_rate(actor=actor, task_id=task_id, version=version,
-                  rating=body.rating if body.rating is not None else 0, note=body.note)  # fmt: skip
-    else:
-        raise DomainError("The step is report-in, complete or rate.", field="step")
-    return _with_etag(request, _visible(request, task.case_id))
+
+    def run() -> HttpResponse:
+        if step == "report-in":
+            task_report_in(actor=actor, task_id=task_id, version=version)
+        elif step == "complete":
+            task_complete(actor=actor, task_id=task_id, version=version, result=body.result)
+        else:
+            task_rate(actor=actor, task_id=task_id, version=version,
+                      rating=body.rating if body.rating is not None else 0,
+                      note=body.note)  # fmt: skip
+        return _with_etag(request, _visible(request, task.case_id))
+
+    return idempotent(request, payload=body.dict(), run=run)
 
 
 # --- Public tracking -------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Platform-wide models: the append-only, hash-chained logs, the worker heartbeat and
-periodic jobs, and the working calendar (holidays, make-up working days, working hours)
-that every deadline is counted on (see `gridlink.core.worktime`).
+periodic jobs, the kept answers to `Idempotency-Key` writes (`IdempotentResponse`,
+`gridlink.core.idempotency`), and the working calendar (holidays, make-up working days,
+working hours) that every deadline is counted on (see `gridlink.core.worktime`).
 
 Two logs share one chain mechanism (`gridlink.core.ledger`):
 
@@ -350,3 +351,26 @@ class RateBucket(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.hits} until {self.window_ends_at:%Y-%m-%d %H:%M:%S}"
+
+
+class IdempotentResponse(models.Model):
+    """The first answer to a write sent with an `Idempotency-Key` (`gridlink.core.idempotency`):
+    a retry with the same key and body from the same caller gets this answer back instead of
+    acting again. Stored in the transaction of the change it answers."""
+
+    owner = models.CharField(max_length=80)  # "user:<id>"
+    key = models.CharField(max_length=100)
+    fingerprint = models.CharField(max_length=64)  # sha256 of the endpoint and the body
+    status = models.PositiveSmallIntegerField()
+    body = models.TextField()  # the JSON answer as sent
+    etag = models.CharField(max_length=80, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("idempotent response")
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "key"], name="idempotent_response_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.owner} {self.key}"

@@ -1,5 +1,10 @@
 """The supervision API (mounted at /api/v1/supervision/): open, list, read, respond, close.
 
+An order's answers carry its `version` and an `ETag`; respond and close name the version the
+caller saw (`If-Match`: 412 when stale; body `version`: 409 when stale; neither: 428).
+Opening an order takes an `Idempotency-Key` (`gridlink.core.idempotency`), and so do
+respond and close.
+
 Reads go through `gridlink.supervision.selectors` (an order outside your view is a 404);
 writes through `gridlink.supervision.services`, whose refusals become 4xx JSON errors
 naming the field at fault.
@@ -16,6 +21,7 @@ from ninja import Query, Router
 
 from gridlink.accounts.models import User
 from gridlink.core.errors import DomainError
+from gridlink.core.idempotency import idempotent
 from gridlink.geo.models import Area
 from gridlink.supervision.models import OrderState, SupervisionOrder
 from gridlink.supervision.schemas import (
@@ -29,6 +35,7 @@ from gridlink.supervision.schemas import (
 from gridlink.supervision.selectors import order_get_visible, orders_visible_to
 from gridlink.supervision.services import (
     OrderNotFound,
+    StaleVersion,
     order_close,
     order_open,
     order_respond,
@@ -72,6 +79,7 @@ def order_out(order: SupervisionOrder, *, detail: bool = False) -> dict[str, Any
     out: dict[str, Any] = {
         "id": order.pk,
         "code": order.code,
+        "version": order.version,
         "target_kind": str(order.target_kind),
         "target_id": order.target_id,
         "target": _target(order),
@@ -121,7 +129,9 @@ def _detail(request: HttpRequest, order_id: int, status: int = 200) -> HttpRespo
     order = order_get_visible(request.user, order_id)
     if order is None:
         raise OrderNotFound
-    return api.create_response(request, order_out(order, detail=True), status=status)
+    response = api.create_response(request, order_out(order, detail=True), status=status)
+    response["ETag"] = order.etag
+    return response
 
 
 def _visible_id(request: HttpRequest, order_id: int) -> int:
@@ -133,17 +143,22 @@ def _visible_id(request: HttpRequest, order_id: int) -> int:
 @router.post("/orders", response={201: OrderOut}, url_name="supervision_order_create")
 def order_create(request: HttpRequest, body: OrderIn) -> HttpResponse:
     """Open a supervision order on exactly one of a case, a department or an area unit
-    (street, community, grid), with instructions and a deadline of 1–30 working days."""
-    order = order_open(
-        actor=_actor(request),
-        case=body.case_id,
-        department=body.department_id,
-        area=body.area_id,
-        instructions=body.instructions,
-        deadline_days=body.deadline_days if body.deadline_days is not None else 0,  # 0: refused
-        level=body.level,
-    )
-    return _detail(request, order.pk, status=201)
+    (street, community, grid), with instructions and a deadline of 1–30 working days. Send an
+    `Idempotency-Key` to make retries safe."""
+
+    def run() -> HttpResponse:
+        order = order_open(
+            actor=_actor(request),
+            case=body.case_id,
+            department=body.department_id,
+            area=body.area_id,
+            instructions=body.instructions,
+            deadline_days=body.deadline_days if body.deadline_days is not None else 0,  # 0: no
+            level=body.level,
+        )
+        return _detail(request, order.pk, status=201)
+
+    return idempotent(request, payload=body.dict(), run=run)
 
 
 def _unit_filter(raw: str) -> dict[str, Any]:
@@ -210,29 +225,73 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
     return _detail(request, order_id)
 
 
+def _version(request: HttpRequest, body_version: int | None) -> tuple[int | None, bool]:
+    """The version the caller saw: from If-Match (the order's ETag "<id>-<version>") or the
+    body; True when it came from the header."""
+    raw = request.headers.get("If-Match", "").strip()
+    if raw:
+        _id, _sep, version = raw.removeprefix("W/").strip('"').rpartition("-")
+        if not version.isdigit():
+            raise DomainError(_("If-Match must be the order's ETag."), field="If-Match")
+        return int(version), True
+    return body_version, False
+
+
+def _stale(request: HttpRequest, exc: StaleVersion, *, from_header: bool) -> HttpResponse:
+    """412 (If-Match) or 409 (body version) with the order as it is now."""
+    from gridlink.api import api
+
+    current = order_get_visible(request.user, exc.order.pk) or exc.order
+    response = api.create_response(
+        request,
+        {"detail": exc.message, "errors": [exc.as_dict()], "current": order_out(current)},
+        status=412 if from_header else 409,
+    )
+    response["ETag"] = current.etag
+    return response
+
+
 @router.post("/orders/{order_id}/respond", response=OrderOut, url_name="supervision_order_respond")
 def respond(request: HttpRequest, order_id: int, body: RespondIn) -> HttpResponse:
-    """The unit the order is addressed to answers it (state open or reopened)."""
-    order_respond(
-        actor=_actor(request), order_id=_visible_id(request, order_id), response=body.response
-    )
-    return _detail(request, order_id)
+    """The unit the order is addressed to answers it (state open or reopened), naming the
+    version it saw (`If-Match` or `version`)."""
+
+    def run() -> HttpResponse:
+        version, from_header = _version(request, body.version)
+        try:
+            order_respond(
+                actor=_actor(request), order_id=_visible_id(request, order_id),
+                version=version, response=body.response,
+            )  # fmt: skip
+        except StaleVersion as exc:
+            return _stale(request, exc, from_header=from_header)
+        return _detail(request, order_id)
+
+    return idempotent(request, payload=body.dict(), run=run)
 
 
 @router.post("/orders/{order_id}/close", response=OrderOut, url_name="supervision_order_close")
 def close(request: HttpRequest, order_id: int, body: CloseIn) -> HttpResponse:
     """A supervisor accepts the response (`accept: true`, closed) or rejects it
-    (`accept: false` with a `note`, reopened with a new deadline)."""
+    (`accept: false` with a `note`, reopened with a new deadline), naming the version they
+    saw (`If-Match` or `version`)."""
     if body.accept is None:
         raise DomainError(
             _("Say whether you accept the response (true or false)."),
             code="required",
             field="accept",
         )
-    order_close(
-        actor=_actor(request),
-        order_id=_visible_id(request, order_id),
-        accept=body.accept,
-        note=body.note,
-    )
-    return _detail(request, order_id)
+    accept = body.accept
+
+    def run() -> HttpResponse:
+        version, from_header = _version(request, body.version)
+        try:
+            order_close(
+                actor=_actor(request), order_id=_visible_id(request, order_id),
+                version=version, accept=accept, note=body.note,
+            )  # fmt: skip
+        except StaleVersion as exc:
+            return _stale(request, exc, from_header=from_header)
+        return _detail(request, order_id)
+
+    return idempotent(request, payload=body.dict(), run=run)

@@ -147,6 +147,9 @@ class SupervisionOrder(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    # Bumped by every change (respond, close, escalation): respond and close name the version
+    # the caller saw (lost-update protection, like a case's version); the ETag carries it.
+    version = models.PositiveIntegerField(_("version"), default=1)
 
     objects = OrderQuerySet.as_manager()
 
@@ -195,6 +198,10 @@ class SupervisionOrder(models.Model):
     @property
     def target_id(self) -> int:
         return int(self.case_id or self.department_id or self.area_id or 0)
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.pk}-{self.version}"'
 
     @property
     def is_awaiting(self) -> bool:

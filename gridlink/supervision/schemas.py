@@ -21,10 +21,12 @@ class OrderIn(Schema):
 
 
 class RespondIn(Schema):
+    version: int | None = None  # or the ETag in If-Match
     response: str = Field(default="", max_length=20000)
 
 
 class CloseIn(Schema):
+    version: int | None = None  # or the ETag in If-Match
     accept: bool | None = None
     note: str = Field(default="", max_length=20000)
 
@@ -57,6 +59,7 @@ class EscalatedTo(Schema):
 class OrderOut(Schema):
     id: int
     code: str
+    version: int  # name it (or send the ETag as If-Match) to respond or close
     target_kind: str
     target_id: int
     target: str

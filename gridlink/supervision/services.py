@@ -67,6 +67,42 @@ class WrongState(DomainError):
         )
 
 
+class StaleVersion(DomainError):
+    """The caller saw an older version of the order (lost-update protection)."""
+
+    status = 409
+
+    def __init__(self, order: SupervisionOrder, seen: int) -> None:
+        self.order = order
+        super().__init__(
+            _(
+                "The order has changed since you read it (you sent version %(seen)s, it is "
+                "now version %(current)s, state '%(state)s'). Reload it and try again."
+            )
+            % {"seen": seen, "current": order.version, "state": order.get_state_display()},
+            code="stale_version",
+            field="version",
+        )
+
+
+class VersionRequired(DomainError):
+    status = 428
+
+    def __init__(self) -> None:
+        super().__init__(
+            _("State the version of the order you saw (If-Match header or 'version' field)."),
+            code="version_required",
+            field="version",
+        )
+
+
+def _check_version(order: SupervisionOrder, version: int | None) -> None:
+    if version is None:
+        raise VersionRequired
+    if version != order.version:
+        raise StaleVersion(order, version)
+
+
 # --- Input checks ----------------------------------------------------------------------------
 
 
@@ -363,10 +399,17 @@ def _locked(order_id: int) -> SupervisionOrder:
 
 @transaction.atomic
 def order_respond(
-    *, actor: User, order_id: int, response: str, now: dt.datetime | None = None
+    *,
+    actor: User,
+    order_id: int,
+    version: int | None,
+    response: str,
+    now: dt.datetime | None = None,
 ) -> SupervisionOrder:
-    """The target unit answers an open (or reopened) order. A response after the deadline
-    marks the order overdue even if the sweep has not run yet."""
+    """The target unit answers an open (or reopened) order, naming the `version` it saw
+    (`StaleVersion` 409 when the order has changed since, `VersionRequired` 428 without).
+    A response after the deadline marks the order overdue even if the sweep has not run
+    yet."""
     at = now or timezone.now()
     order = _locked(order_id)
     if not may_respond(actor, order):
@@ -375,6 +418,7 @@ def order_respond(
             code="not_permitted",
             field="order_id",
         )
+    _check_version(order, version)
     if not order.is_awaiting:
         raise WrongState(order, _("open or reopened"))
     text = _text(response, field="response", limit=RESPONSE_MAX)
@@ -384,6 +428,7 @@ def order_respond(
     order.responded_by = actor
     order.responded_at = at
     order.overdue = order.overdue or late
+    order.version += 1
     order.save()
     _record(
         order, kind=EventKind.RESPONDED, actor=actor, at=at, text=text, topic="responded",
@@ -397,13 +442,15 @@ def order_close(
     *,
     actor: User,
     order_id: int,
+    version: int | None,
     accept: bool,
     note: str = "",
     now: dt.datetime | None = None,
     calendar: WorkCalendar | None = None,
 ) -> SupervisionOrder:
     """A supervisor judges the response: `accept` closes the order; otherwise it is reopened
-    with a new deadline of the same number of working days from now (`note` says why)."""
+    with a new deadline of the same number of working days from now (`note` says why).
+    `version` as for `order_respond`."""
     at = now or timezone.now()
     order = _locked(order_id)
     if not may_close(actor, order):
@@ -415,9 +462,11 @@ def order_close(
             code="not_permitted",
             field="order_id",
         )
+    _check_version(order, version)
     if order.state != OrderState.RESPONDED:
         raise WrongState(order, _("responded"))
     text = _text(note, field="note", limit=NOTE_MAX, required=not accept)
+    order.version += 1
     if accept:
         order.state = OrderState.CLOSED
         order.closed_by = actor
@@ -470,6 +519,7 @@ def orders_sweep(
             order.deadline_at = deadline
             to_department, to_area = _escalate_to(order)
             order.escalated_to_department, order.escalated_to_area = to_department, to_area
+            order.version += 1
             order.save()
             unit = to_department or to_area
             recipients = escalation_recipients(department=to_department, area=to_area)
