@@ -17,13 +17,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gridlink.cases.models.taxonomy import DEADLINE_MAX, DeadlineUnit
+from gridlink.cases.models.taxonomy import (  # the stored rule lives with its field
+    PHASE_KEYS as PHASE_KEYS,
+)
+from gridlink.cases.models.taxonomy import (
+    DeadlineUnit,
+)
+from gridlink.cases.models.taxonomy import (
+    phases_problem as phases_problem,
+)
 from gridlink.core.worktime import WorkCalendar, current_calendar, deadline_for
 
 if TYPE_CHECKING:
     from gridlink.cases.models import Case
-
-PHASE_KEYS = {"code", "name_zh", "name_en", "amount", "unit"}
 
 
 @dataclass(frozen=True)
@@ -64,48 +70,6 @@ class PhaseDue:
     @property
     def name_en(self) -> str:
         return self.phase.name_en
-
-
-def phases_problem(phases: object, *, handle: tuple[int | None, str] | None = None) -> str | None:
-    """Why `phases` (a list of dicts as stored) are not a valid phase list, or None.
-
-    Rules: at least two phases; each has exactly code, name_zh, name_en, amount, unit;
-    codes are unique; amounts are sane for their unit; phases in working hours come before
-    phases in working days; within a unit the amounts strictly increase; the last phase
-    equals `handle` (amount, unit) when given.
-    """
-    if not isinstance(phases, list):
-        return "phases are a list"
-    if not phases:
-        return None
-    if len(phases) < 2:
-        return "a phased deadline has at least two phases"
-    seen: set[str] = set()
-    previous: dict[str, Any] | None = None
-    for n, raw in enumerate(phases, 1):
-        if not isinstance(raw, dict) or set(raw) != PHASE_KEYS:
-            return f"phase {n} has exactly {', '.join(sorted(PHASE_KEYS))}"
-        if not all(isinstance(raw[k], str) and raw[k].strip() for k in PHASE_KEYS - {"amount"}):
-            return f"phase {n}: code, names and unit are non-empty text"
-        amount, unit = raw["amount"], raw["unit"]
-        if type(amount) is not int or unit not in DeadlineUnit.values:
-            return f"phase {n}: amount is a whole number and unit is working_hours or working_days"
-        if not 1 <= amount <= DEADLINE_MAX[DeadlineUnit(unit)]:
-            return f"phase {n}: amount is 1 to {DEADLINE_MAX[DeadlineUnit(unit)]} {unit}"
-        if raw["code"] in seen:
-            return f"phase {n}: code {raw['code']} appears twice"
-        seen.add(raw["code"])
-        if previous is not None:
-            hours_after_days = (
-                unit == DeadlineUnit.WORKING_HOURS and previous["unit"] == DeadlineUnit.WORKING_DAYS
-            )
-            if hours_after_days or (unit == previous["unit"] and amount <= previous["amount"]):
-                return f"phase {n} ({raw['code']}) must end after phase {n - 1}"
-        previous = raw
-    last = (previous["amount"], previous["unit"]) if previous is not None else None
-    if handle is not None and last is not None and last != handle:
-        return "the last phase is the handling deadline: it must equal deadlines.handle"
-    return None
 
 
 def phase_due_times(

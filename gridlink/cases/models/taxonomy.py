@@ -12,7 +12,7 @@ The code scheme, the deadline units and the file format are described in docs/ta
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -307,7 +307,6 @@ class Category(models.Model):
     def clean_content(self) -> None:
         """The checks that need no database: code shape, parent, handling fields, deadlines,
         phases (the loader runs these on unsaved rows of a draft it holds locked)."""
-        from gridlink.cases.phases import phases_problem  # phases imports this module
 
         errors: dict[str, str] = {}
         prefix = KIND_PREFIX.get(Kind(self.kind)) if self.kind in Kind.values else None
@@ -442,4 +441,49 @@ def values_problem(datatype: str, values: object) -> str | None:
         if value["key"] in keys:
             return str(_("Value key %(key)s appears twice.") % {"key": value["key"]})
         keys.add(value["key"])
+    return None
+
+
+PHASE_KEYS = {"code", "name_zh", "name_en", "amount", "unit"}
+
+
+def phases_problem(phases: object, *, handle: tuple[int | None, str] | None = None) -> str | None:
+    """Why `phases` (a list of dicts as stored) are not a valid phase list, or None.
+
+    Rules: at least two phases; each has exactly code, name_zh, name_en, amount, unit;
+    codes are unique; amounts are sane for their unit; phases in working hours come before
+    phases in working days; within a unit the amounts strictly increase; the last phase
+    equals `handle` (amount, unit) when given.
+    """
+    if not isinstance(phases, list):
+        return "phases are a list"
+    if not phases:
+        return None
+    if len(phases) < 2:
+        return "a phased deadline has at least two phases"
+    seen: set[str] = set()
+    previous: dict[str, Any] | None = None
+    for n, raw in enumerate(phases, 1):
+        if not isinstance(raw, dict) or set(raw) != PHASE_KEYS:
+            return f"phase {n} has exactly {', '.join(sorted(PHASE_KEYS))}"
+        if not all(isinstance(raw[k], str) and raw[k].strip() for k in PHASE_KEYS - {"amount"}):
+            return f"phase {n}: code, names and unit are non-empty text"
+        amount, unit = raw["amount"], raw["unit"]
+        if type(amount) is not int or unit not in DeadlineUnit.values:
+            return f"phase {n}: amount is a whole number and unit is working_hours or working_days"
+        if not 1 <= amount <= DEADLINE_MAX[DeadlineUnit(unit)]:
+            return f"phase {n}: amount is 1 to {DEADLINE_MAX[DeadlineUnit(unit)]} {unit}"
+        if raw["code"] in seen:
+            return f"phase {n}: code {raw['code']} appears twice"
+        seen.add(raw["code"])
+        if previous is not None:
+            hours_after_days = (
+                unit == DeadlineUnit.WORKING_HOURS and previous["unit"] == DeadlineUnit.WORKING_DAYS
+            )
+            if hours_after_days or (unit == previous["unit"] and amount <= previous["amount"]):
+                return f"phase {n} ({raw['code']}) must end after phase {n - 1}"
+        previous = raw
+    last = (previous["amount"], previous["unit"]) if previous is not None else None
+    if handle is not None and last is not None and last != handle:
+        return "the last phase is the handling deadline: it must equal deadlines.handle"
     return None
