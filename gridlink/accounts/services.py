@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from gridlink.accounts.models import ApiToken, RoleAssignment, User
 from gridlink.core.audit import audit_record
-from gridlink.core.errors import DomainError
+from gridlink.core.errors import DomainError, changes_apply
 
 
 @transaction.atomic
@@ -172,15 +172,7 @@ def user_create(
 @transaction.atomic
 def user_update(*, actor: User | None, user: User, changes: dict[str, object]) -> User:
     """Change the fields of `USER_FIELDS` given in `changes` (others are refused)."""
-    unknown = sorted(set(changes) - set(USER_FIELDS))
-    if unknown:
-        raise DomainError(f"{unknown[0]} cannot be changed here.", code="unknown", field=unknown[0])
-    changed = []
-    for name, value in changes.items():
-        value = value.strip() if isinstance(value, str) else value
-        if getattr(user, name) != value:
-            setattr(user, name, value)
-            changed.append(name)
+    changed = changes_apply(user, changes, USER_FIELDS)
     if not changed:
         return user
     _check_phone(user.phone)

@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from gridlink.accounts.models import User
 from gridlink.core.audit import audit_record
-from gridlink.core.errors import DomainError
+from gridlink.core.errors import DomainError, changes_apply
 from gridlink.outbox.models import (
     LAST_ERROR_MAX,
     TOPIC_RE,
@@ -281,15 +281,7 @@ def endpoint_update(
 ) -> WebhookEndpoint:
     """Change the topics, description or `active` flag (the URL and secret stay: register a
     new endpoint to move). Raises `DomainError` naming the field."""
-    unknown = sorted(set(changes) - set(ENDPOINT_FIELDS))
-    if unknown:
-        raise DomainError(f"{unknown[0]} cannot be changed here.", code="unknown", field=unknown[0])
-    changed = []
-    for name, value in changes.items():
-        value = value.strip() if isinstance(value, str) else value
-        if getattr(endpoint, name) != value:
-            setattr(endpoint, name, value)
-            changed.append(name)
+    changed = changes_apply(endpoint, changes, ENDPOINT_FIELDS)
     if not changed:
         return endpoint
     _full_clean(endpoint)
