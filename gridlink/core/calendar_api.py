@@ -14,6 +14,7 @@ import datetime as dt
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Path, Query, Router, Schema
 from ninja.errors import HttpError
 from pydantic import ConfigDict, Field
@@ -96,7 +97,8 @@ def day_out(row: CalendarDay) -> dict[str, Any]:
 def _in_range(day: dt.date) -> dt.date:
     if not DATE_MIN <= day <= DATE_MAX:
         raise DomainError(
-            f"A calendar day lies between {DATE_MIN.year} and {DATE_MAX.year}.",
+            _("A calendar day lies between %(first)s and %(last)s.")
+            % {"first": DATE_MIN.year, "last": DATE_MAX.year},
             code="range",
             field="day",
         )
@@ -144,7 +146,9 @@ def calendar_day_delete(request: HttpRequest, path: Path[DayPath]) -> HttpRespon
     seed writes comes back with the next seed; to override it, set it instead."""
     actor = require_superuser(request)
     if not calendar_day_remove(actor=actor, day=_in_range(path.day)):
-        raise HttpError(404, f"The calendar has no row for {path.day.isoformat()}.")
+        raise HttpError(
+            404, _("The calendar has no row for %(day)s.") % {"day": path.day.isoformat()}
+        )
     return HttpResponse(status=204)
 
 
@@ -154,10 +158,14 @@ def calendar_year_confirm(request: HttpRequest, year: int) -> dict[str, Any]:
     (`gridlink calendar confirm YEAR`): its days stop being provisional."""
     actor = require_superuser(request)
     if not YEAR_MIN <= year <= YEAR_MAX:
-        raise DomainError(f"A year between {YEAR_MIN} and {YEAR_MAX}.", code="range", field="year")
+        raise DomainError(
+            _("A year between %(first)s and %(last)s.") % {"first": YEAR_MIN, "last": YEAR_MAX},
+            code="range",
+            field="year",
+        )
     if not CalendarDay.objects.filter(date__year=year).exists():
         raise DomainError(
-            f"The calendar has no days for {year}; nothing to confirm.",
+            _("The calendar has no days for %(year)s; nothing to confirm.") % {"year": year},
             code="no_days",
             field="year",
         )

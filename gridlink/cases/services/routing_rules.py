@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from gridlink.cases.models import Case, HandlingLevel, RoutingRule
 from gridlink.core.audit import audit_record
@@ -63,7 +64,7 @@ def _area(code: str | None, field: str) -> Area | None:
         return None
     area = Area.objects.filter(code=code).first()
     if area is None:
-        raise DomainError(f"No area {code!r}.", code="not_found", field=field)
+        raise DomainError(_("No area %(code)r.") % {"code": code}, code="not_found", field=field)
     return area
 
 
@@ -72,7 +73,9 @@ def _department(code: str | None) -> Department | None:
         return None
     department = Department.objects.filter(code=code).first()
     if department is None:
-        raise DomainError(f"No department {code!r}.", code="not_found", field="unit_department")
+        raise DomainError(
+            _("No department %(code)r.") % {"code": code}, code="not_found", field="unit_department"
+        )
     return department
 
 
@@ -94,7 +97,8 @@ def _check(rule: RoutingRule) -> None:
     """The model's field checks, `clean()` and constraints, as one refusal naming fields."""
     if rule.level not in HandlingLevel.values:  # clean() reads the level as a HandlingLevel
         raise DomainError(
-            f"Unknown handling level {rule.level!r}; one of {', '.join(HandlingLevel.values)}.",
+            _("Unknown handling level %(level)r; one of %(levels)s.")
+            % {"level": rule.level, "levels": ", ".join(HandlingLevel.values)},
             code="invalid",
             field="level",
         )
@@ -102,7 +106,10 @@ def _check(rule: RoutingRule) -> None:
         day = getattr(rule, name)
         if isinstance(day, dt.date) and not DATE_MIN <= day <= DATE_MAX:
             raise DomainError(
-                f"A date between {DATE_MIN.year} and {DATE_MAX.year}.", code="range", field=name
+                _("A date between %(first)s and %(last)s.")
+                % {"first": DATE_MIN.year, "last": DATE_MAX.year},
+                code="range",
+                field=name,
             )
     try:
         rule.full_clean()
@@ -137,7 +144,9 @@ def routing_rule_create(*, actor: User | None, values: dict[str, Any]) -> Routin
     """A new rule from `values` (the fields of `RULE_FIELDS`; codes for the units)."""
     unknown = sorted(set(values) - set(RULE_FIELDS))
     if unknown:
-        raise DomainError(f"{unknown[0]} cannot be set.", code="unknown", field=unknown[0])
+        raise DomainError(
+            _("%(field)s cannot be set.") % {"field": unknown[0]}, code="unknown", field=unknown[0]
+        )
     # A field left out (None) takes the model's default: `valid_from` today, `active` on.
     given = {k: v for k, v in _resolved(values).items() if v is not None or k == "valid_to"}
     rule = RoutingRule(**given)
@@ -162,7 +171,11 @@ def routing_rule_update(
     resolved = _resolved(changes)
     for required in ("level", "priority", "active", "valid_from"):
         if required in resolved and resolved[required] is None:
-            raise DomainError(f"{required} cannot be empty.", code="required", field=required)
+            raise DomainError(
+                _("%(field)s cannot be empty.") % {"field": required},
+                code="required",
+                field=required,
+            )
     before = rule_summary(rule)
     changed = changes_apply(rule, resolved, RULE_FIELDS)
     if not changed:
@@ -193,14 +206,16 @@ def routing_rule_end(
     end = valid_to or timezone.localdate()
     if end <= rule.valid_from:
         raise DomainError(
-            "A rule ends after the day it starts; switch it off (active: false) or delete "
-            "it if it never routed a case.",
+            _(
+                "A rule ends after the day it starts; switch it off (active: false) or "
+                "delete it if it never routed a case."
+            ),
             code="range",
             field="valid_to",
         )
     if rule.valid_to is not None and rule.valid_to <= end:
         raise DomainError(
-            f"The rule already ends on {rule.valid_to.isoformat()}.",
+            _("The rule already ends on %(day)s.") % {"day": rule.valid_to.isoformat()},
             code="already_ended",
             field="valid_to",
         )
@@ -227,7 +242,7 @@ def routing_rule_delete(*, actor: User | None, rule: RoutingRule) -> None:
     rule = RoutingRule.objects.select_for_update().get(pk=rule.pk)
     if Case.objects.filter(routing_rule=rule).exists():
         raise RuleInUse(
-            "Cases were routed by this rule; end it (valid_to) instead of deleting it.",
+            _("Cases were routed by this rule; end it (valid_to) instead of deleting it."),
             code="rule_in_use",
         )
     summary = rule_summary(rule)

@@ -36,6 +36,7 @@ from chinese_calendar.constants import Holiday
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from holidays.countries.china import China, ChinaStaticHolidays
 
 from gridlink.core.audit import audit_record
@@ -224,13 +225,21 @@ def calendar_day_set(
     name_zh, name_en = name_zh.strip(), name_en.strip()
     if kind not in CalendarDay.Kind.values:
         raise DomainError(
-            f"kind: one of {', '.join(CalendarDay.Kind.values)}.", code="invalid", field="kind"
+            _("One of %(kinds)s.") % {"kinds": ", ".join(CalendarDay.Kind.values)},
+            code="invalid",
+            field="kind",
         )
     if not name_zh:
-        raise DomainError("A calendar day needs a Chinese name.", code="required", field="name_zh")
+        raise DomainError(
+            _("A calendar day needs a Chinese name."), code="required", field="name_zh"
+        )
     for field_name, value in (("name_zh", name_zh), ("name_en", name_en)):
         if len(value) > NAME_MAX:
-            raise DomainError(f"At most {NAME_MAX} characters.", code="too_long", field=field_name)
+            raise DomainError(
+                _("At most %(n)s characters.") % {"n": NAME_MAX},
+                code="too_long",
+                field=field_name,
+            )
     row = CalendarDay.objects.select_for_update().filter(date=day).first()
     before = None if row is None else (row.kind, row.name_zh, row.name_en, row.source)
     wanted = (kind, name_zh, name_en, CalendarDay.Source.ADMIN)
