@@ -223,6 +223,8 @@ def _mount() -> None:
     from gridlink.assessment.api import router as assessment_router
     from gridlink.cases.api import router as cases_router
     from gridlink.cases.case_api import router as case_router
+    from gridlink.cases.config_api import router as cases_config_router
+    from gridlink.core.calendar_api import router as calendar_router
     from gridlink.geo.api import router as geo_router
     from gridlink.outbox.api import router as outbox_router
     from gridlink.registry.api import router as registry_router
@@ -236,6 +238,8 @@ def _mount() -> None:
     api.add_router("/assessment/", assessment_router)
     api.add_router("/", accounts_router)
     api.add_router("/", outbox_router)
+    api.add_router("/", cases_config_router)
+    api.add_router("/", calendar_router)
 
 
 _mount()

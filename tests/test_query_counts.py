@@ -488,3 +488,98 @@ def test_case_detail_does_not_grow_with_its_events(world, url):
         return
     response = _flat(world.client("district_disp"), url.format(pk=case.pk), add)
     assert response.content.decode().count("备注") >= MANY
+
+
+# --- Configuration: routing rules, taxonomy versions, calendar days -------------------------
+
+
+def test_routing_rule_list_does_not_grow_with_rules(root, personas):
+    from gridlink.cases.models import RoutingRule
+
+    def add(n: int) -> None:
+        for i in range(n):
+            RoutingRule.objects.create(
+                category_code="E0102",
+                area=personas.dispatcher.role_assignments.get().area,
+                level="district_department",
+                unit_department=personas.department,
+                priority=i,
+            )
+
+    assert _rows_shown(_flat(root, "/api/v1/admin/routing/rules?limit=500", add)) >= MANY
+
+
+def test_routing_check_does_not_grow_with_rules(root, personas, tree):
+    """The check routes every category × grid in memory: more rules, no more queries."""
+    from gridlink.cases.models import RoutingRule
+
+    def add(n: int) -> None:
+        for i in range(n):
+            RoutingRule.objects.create(
+                area=tree.grids[i % len(tree.grids)],
+                level="district_department",
+                unit_department=DepartmentFactory(),
+                priority=i,
+            )
+
+    response = _flat(root, "/api/v1/admin/routing/check", add)
+    assert len(response.json()["unstaffed"]) >= len(tree.grids)
+
+
+def test_taxonomy_version_list_does_not_grow_with_versions(root):
+    from gridlink.cases.models import TaxonomyVersion
+
+    made = [0]
+
+    def add(n: int) -> None:
+        for _ in range(n):
+            made[0] += 1
+            TaxonomyVersion.objects.create(code=f"2098.{made[0]}", name=f"草稿 {made[0]}")
+
+    assert _rows_shown(_flat(root, "/api/v1/admin/taxonomy/versions", add)) >= MANY
+
+
+def test_taxonomy_version_detail_is_a_fixed_number_of_queries(root, world):
+    """A version's whole tree: a prefetch, as the public tree (`/api/v1/taxonomy`)."""
+    from gridlink.cases.selectors import taxonomy_current
+
+    version = taxonomy_current()
+    assert version is not None
+    flat, _ = _queries(world.client("district_disp"), "/api/v1/taxonomy")
+    detail, response = _queries(root, f"/api/v1/admin/taxonomy/versions/{version.code}")
+    classes = response.json()["classes"]
+    assert len(classes) >= FEW and sum(len(c["subclasses"]) for c in classes) >= MANY
+    assert detail <= flat + 3, f"{detail} queries for {len(classes)} classes (tree: {flat})"
+
+
+def test_calendar_year_does_not_grow_with_days(root):
+    import datetime as dt
+
+    from gridlink.core.models import CalendarDay
+
+    made = [0]
+
+    def add(n: int) -> None:
+        for _ in range(n):
+            made[0] += 1
+            CalendarDay.objects.create(
+                date=dt.date(2033, 1, 1) + dt.timedelta(days=made[0]),
+                kind="holiday",
+                name_zh="测试",
+            )
+
+    assert _rows_shown(_flat(root, "/api/v1/admin/calendar/days?year=2033", add)) >= MANY
+
+
+GUARDED.update(
+    {
+        "/api/v1/admin/routing/rules": "test_routing_rule_list_does_not_grow_with_rules",
+        "/api/v1/admin/routing/check": "test_routing_check_does_not_grow_with_rules",
+        "/api/v1/admin/taxonomy/versions": "test_taxonomy_version_list_does_not_grow_with_versions",
+        "/api/v1/admin/taxonomy/versions/{code}": (
+            "test_taxonomy_version_detail_is_a_fixed_number_of_queries"
+        ),
+        "/api/v1/admin/calendar/days": "test_calendar_year_does_not_grow_with_days",
+    }
+)
+NOT_LISTS.add("/api/v1/admin/routing/rules/{rule_id}")

@@ -77,7 +77,21 @@ def taxonomy_load(*, actor: Actor, path: Path, publish: bool = False) -> Taxonom
     Everything is checked before anything is written; any problem writes nothing.
     """
     _require_editor(actor)
-    parsed = read_taxonomy_file(path)
+    return _load_parsed(actor, read_taxonomy_file(path), publish=publish, source=path.name)
+
+
+@transaction.atomic
+def taxonomy_load_data(*, actor: Actor, raw: Any, publish: bool = False) -> TaxonomyVersion:
+    """`taxonomy_load` for the decoded contents of a file (the API's upload): the same
+    checks — every problem names its path (`E0301.deadlines.handle.amount`) — and the
+    same rules for new, unchanged, draft and published versions."""
+    _require_editor(actor)
+    return _load_parsed(actor, parse_taxonomy(raw), publish=publish, source=None)
+
+
+def _load_parsed(
+    actor: Actor, parsed: TaxonomyFile, *, publish: bool, source: str | None
+) -> TaxonomyVersion:
     digest = parsed.sha256()
     version = TaxonomyVersion.objects.select_for_update().filter(code=parsed.version.code).first()
     if version is not None and version.content_sha256 == digest:
@@ -106,7 +120,7 @@ def taxonomy_load(*, actor: Actor, path: Path, publish: bool = False) -> Taxonom
         action="taxonomy.load",
         target_type="cases.taxonomyversion",
         target_id=version.pk,
-        data={"version": version.code, "file": path.name, "replaced": replaced, **counts},
+        data={"version": version.code, "file": source, "replaced": replaced, **counts},
     )
     if publish:
         return taxonomy_publish(actor=actor, version=version)

@@ -28,7 +28,7 @@ from argparse import ArgumentParser
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import chinese_calendar
 import holidays
@@ -36,11 +36,18 @@ from chinese_calendar.constants import Holiday
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from holidays.countries.china import China, ChinaStaticHolidays
 
 from gridlink.core.audit import audit_record
+from gridlink.core.errors import DomainError
 from gridlink.core.models import CalendarDay
 from gridlink.core.worktime import calendar_gap, calendar_load
+
+if TYPE_CHECKING:
+    from gridlink.accounts.models import User
+
+    Actor = User | None
 
 Wanted = dict[dt.date, tuple[str, str, str]]  # date → (kind, name_zh, name_en)
 HEADER = ["date", "kind", "name_zh", "name_en"]
@@ -197,13 +204,87 @@ def calendar_seed(*, years: list[int]) -> SeedResult:
 
 
 @transaction.atomic
-def calendar_confirm(*, year: int) -> int:
-    """Mark `year`'s provisional days confirmed; return how many were provisional."""
+def calendar_confirm(*, year: int, actor: Actor = None) -> int:
+    """Mark `year`'s provisional days confirmed; return how many were provisional.
+    `actor` None is the operator at the command line."""
     rows = CalendarDay.objects.select_for_update().filter(date__year=year, provisional=True)
+    # `updated_at` moves with the change: the process caches of the calendar reload.
     count = rows.update(provisional=False, updated_at=timezone.now())
     if count:
-        audit_record(actor=None, action="calendar.confirmed", data={"year": year, "days": count})
+        audit_record(actor=actor, action="calendar.confirmed", data={"year": year, "days": count})
     return count
+
+
+@transaction.atomic
+def calendar_day_set(
+    *, actor: Actor, day: dt.date, kind: str, name_zh: str, name_en: str = ""
+) -> tuple[CalendarDay, bool]:
+    """Set `day` to a holiday (rest day) or a make-up working day (a working day) as an
+    administrator row — confirmed, and never overwritten by the seed. Return the row and
+    whether anything changed."""
+    name_zh, name_en = name_zh.strip(), name_en.strip()
+    if kind not in CalendarDay.Kind.values:
+        raise DomainError(
+            _("One of %(kinds)s.") % {"kinds": ", ".join(CalendarDay.Kind.values)},
+            code="invalid",
+            field="kind",
+        )
+    if not name_zh:
+        raise DomainError(
+            _("A calendar day needs a Chinese name."), code="required", field="name_zh"
+        )
+    for field_name, value in (("name_zh", name_zh), ("name_en", name_en)):
+        if len(value) > NAME_MAX:
+            raise DomainError(
+                _("At most %(n)s characters.") % {"n": NAME_MAX},
+                code="too_long",
+                field=field_name,
+            )
+    row = CalendarDay.objects.select_for_update().filter(date=day).first()
+    before = None if row is None else (row.kind, row.name_zh, row.name_en, row.source)
+    wanted = (kind, name_zh, name_en, CalendarDay.Source.ADMIN)
+    if row is not None and before == wanted and not row.provisional:
+        return row, False
+    if row is None:
+        row = CalendarDay(date=day)
+    row.kind, row.name_zh, row.name_en, row.source = wanted
+    row.provisional = False  # an administrator's row is confirmed
+    row.save()  # `updated_at` moves: the process caches of the calendar reload
+    audit_record(
+        actor=actor,
+        action="calendar.day_set",
+        target_type="calendar_day",
+        target_id=day.isoformat(),
+        data={
+            "date": day.isoformat(),
+            "kind": kind,
+            "name_zh": name_zh,
+            "name_en": name_en,
+            "before": None
+            if before is None
+            else dict(zip([*HEADER[1:], "source"], before, strict=True)),
+        },
+    )
+    return row, True
+
+
+@transaction.atomic
+def calendar_day_remove(*, actor: Actor, day: dt.date) -> bool:
+    """Remove `day`'s row: it follows the default week again (a seeded day comes back with
+    the next seed). Return whether there was a row."""
+    row = CalendarDay.objects.select_for_update().filter(date=day).first()
+    if row is None:
+        return False
+    before = {"kind": row.kind, "name_zh": row.name_zh, "source": row.source}
+    row.delete()  # the row count moves: the process caches of the calendar reload
+    audit_record(
+        actor=actor,
+        action="calendar.day_removed",
+        target_type="calendar_day",
+        target_id=day.isoformat(),
+        data={"date": day.isoformat(), "before": before},
+    )
+    return True
 
 
 def read_import(path: Path) -> tuple[Wanted, list[str]]:
