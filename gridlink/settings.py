@@ -96,6 +96,10 @@ GRIDLINK_OPEN311_RATE_PER_HOUR = _env_int("GRIDLINK_OPEN311_RATE_PER_HOUR", 600)
 GRIDLINK_WEBHOOK_TIMEOUT_SECONDS = _env_int("GRIDLINK_WEBHOOK_TIMEOUT_SECONDS", 10)
 GRIDLINK_WEBHOOK_MAX_ATTEMPTS = _env_int("GRIDLINK_WEBHOOK_MAX_ATTEMPTS", 8)
 GRIDLINK_WEBHOOK_BACKOFF_SECONDS = _env_int("GRIDLINK_WEBHOOK_BACKOFF_SECONDS", 30)
+# Webhooks never go to loopback, private, link-local, multicast, reserved or unspecified
+# addresses, except to the host names and networks listed here (comma-separated, e.g.
+# "hooks.intranet.example,10.20.0.0/16"). Empty by default: public receivers only.
+GRIDLINK_WEBHOOK_ALLOW_PRIVATE = _env_list("GRIDLINK_WEBHOOK_ALLOW_PRIVATE", "")
 GRIDLINK_EMAIL_FROM = _env_str("GRIDLINK_EMAIL_FROM", "gridlink@localhost")
 GRIDLINK_EMAIL_URL = _env_str("GRIDLINK_EMAIL_URL", "")
 # ----------------------------------------------------------------------------------------
