@@ -82,6 +82,8 @@ GRIDLINK_TRACK_RATE_PER_HOUR = _env_int("GRIDLINK_TRACK_RATE_PER_HOUR", 300)
 GRIDLINK_FEEDBACK_RATE_PER_HOUR = _env_int("GRIDLINK_FEEDBACK_RATE_PER_HOUR", 30)
 GRIDLINK_UPLOAD_RATE_PER_HOUR = _env_int("GRIDLINK_UPLOAD_RATE_PER_HOUR", 120)
 GRIDLINK_REGISTRY_REFUSALS_PER_HOUR = _env_int("GRIDLINK_REGISTRY_REFUSALS_PER_HOUR", 20)
+# Answers to Idempotency-Key requests are kept this many hours (then a retry acts anew).
+GRIDLINK_IDEMPOTENCY_RETENTION_HOURS = max(_env_int("GRIDLINK_IDEMPOTENCY_RETENTION_HOURS", 48), 1)
 # Photo decoding: JPEG may have more pixels (decoded at a reduced scale); at most this many
 # decodes at once per process, waiting at most this long for a turn.
 GRIDLINK_PHOTO_MAX_PIXELS_JPEG = _env_int("GRIDLINK_PHOTO_MAX_PIXELS_JPEG", 50_000_000)
