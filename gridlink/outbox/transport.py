@@ -37,7 +37,7 @@ class Outcome:
     error: str = ""
 
 
-def _connect(addresses: list[IPAddress], port: int, timeout: float) -> socket.socket:
+def _connect(addresses: list[IPAddress], port: int, timeout: float | None) -> socket.socket:
     """A TCP connection to the first of `addresses` that answers."""
     last: OSError | None = None
     for address in addresses:
