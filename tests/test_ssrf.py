@@ -305,9 +305,12 @@ def test_the_allow_list_admits_named_networks_and_hosts_only(settings, receiver)
 def test_a_bad_allow_list_entry_is_a_configuration_error(settings):
     from django.core.exceptions import ImproperlyConfigured
 
-    settings.GRIDLINK_WEBHOOK_ALLOW_PRIVATE = ["10.0.0.0/33"]
-    with pytest.raises(ImproperlyConfigured, match="GRIDLINK_WEBHOOK_ALLOW_PRIVATE"):
-        endpoint_create(actor=None, url="http://8.8.8.8/", topics=["*"])
+    for entry in ("10.0.0.0/33", "300.1.1.1", "fd00::/200", "hooks/24"):
+        settings.GRIDLINK_WEBHOOK_ALLOW_PRIVATE = [entry]
+        with pytest.raises(ImproperlyConfigured, match="GRIDLINK_WEBHOOK_ALLOW_PRIVATE"):
+            endpoint_create(actor=None, url="http://8.8.8.8/", topics=["*"])
+    settings.GRIDLINK_WEBHOOK_ALLOW_PRIVATE = ["1hooks.intranet.example"]  # a name, digit first
+    endpoint_create(actor=None, url="http://8.8.8.8/", topics=["*"])
 
 
 def test_delivery_checks_again_and_sends_nothing_to_a_refused_address(settings, receiver):

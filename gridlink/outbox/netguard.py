@@ -41,6 +41,7 @@ SCHEMES = frozenset({"http", "https"})
 # One inet_aton part: hex (0x…), octal (leading 0) or decimal.
 _PART = re.compile(r"^(0[xX][0-9a-fA-F]*|[0-9]+)$")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NUMERIC = re.compile(r"^[0-9.]+$")
 
 
 class AddressRefused(Exception):
@@ -71,16 +72,17 @@ def allowed() -> Allowed:
         item = raw.strip().lower().rstrip(".")
         if not item:
             continue
-        if item[0].isdigit() or ":" in item:
-            try:
-                networks.append(ipaddress.ip_network(item, strict=False))
-            except ValueError:
-                raise ImproperlyConfigured(
-                    f"GRIDLINK_WEBHOOK_ALLOW_PRIVATE: {raw!r} is not an address or network "
-                    "(write 10.20.0.0/16, 192.168.1.7 or fd00::/8)"
-                ) from None
-        else:
-            names.add(item)
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+            continue
+        except ValueError:
+            pass
+        if "/" in item or ":" in item or _NUMERIC.match(item):
+            raise ImproperlyConfigured(
+                f"GRIDLINK_WEBHOOK_ALLOW_PRIVATE: {raw!r} is not an address or network "
+                "(write 10.20.0.0/16, 192.168.1.7 or fd00::/8)"
+            )
+        names.add(item)
     return Allowed(frozenset(names), tuple(networks))
 
 
