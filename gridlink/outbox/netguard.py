@@ -171,6 +171,19 @@ def address_kind(address: IPAddress) -> str | None:
     return None
 
 
+def _kind_label(kind: str) -> str:
+    labels = {
+        "unspecified": _("unspecified"),
+        "loopback": _("loopback"),
+        "link-local": _("link-local"),
+        "multicast": _("multicast"),
+        "private": _("private"),
+        "reserved": _("reserved"),
+        "non-global": _("non-global"),
+    }
+    return labels.get(kind, kind)
+
+
 def _refusal(host: str, address: IPAddress, kind: str) -> AddressRefused:
     shown = host if host_literal(host) == address else f"{host} ({address})"
     return AddressRefused(
@@ -178,7 +191,7 @@ def _refusal(host: str, address: IPAddress, kind: str) -> AddressRefused:
             "%(host)s is a %(kind)s address; webhooks may only go to public addresses "
             "(an operator can allow an intranet receiver with GRIDLINK_WEBHOOK_ALLOW_PRIVATE)."
         )
-        % {"host": shown, "kind": kind}
+        % {"host": shown, "kind": _kind_label(kind)}
     )
 
 
