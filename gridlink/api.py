@@ -3,7 +3,9 @@
 Every error is JSON in one shape, `{"detail": …, "errors": [{"code", "field", "message"}]}`
 (docs/cases.md) — domain refusals, validation, authentication, unknown URLs, bodies too
 large or unreadable, and unexpected exceptions (a 500 without a traceback). The OpenAPI
-document declares these error responses on every operation (`openapi_errors_declare`).
+document declares these error responses on every operation (`openapi_errors_declare`),
+and the `Idempotency-Key` header on the operations that honour it
+(`openapi_idempotency_declare`).
 """
 
 from __future__ import annotations
@@ -132,12 +134,50 @@ def openapi_errors_declare(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+IDEMPOTENCY_PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": (
+        "Makes a retry safe: the same key with the same request (method, path, If-Match and "
+        "body) from the same caller replays the first answer (with `Idempotent-Replayed: "
+        "true`) instead of acting again; the same key with another request is a 400 naming "
+        "`Idempotency-Key`. Keys are kept for GRIDLINK_IDEMPOTENCY_RETENTION_HOURS (48 h)."
+    ),
+    "schema": {"type": "string", "maxLength": 100},
+}
+
+
+def openapi_idempotency_declare(schema: dict[str, Any], api: NinjaAPI) -> dict[str, Any]:
+    """Declare the optional `Idempotency-Key` header on every operation whose view honours
+    it (`core.idempotency.honours_idempotency_key`: it calls `idempotent()` or reads the
+    header itself), and on no other."""
+    from gridlink.core.idempotency import honours_idempotency_key
+
+    honouring = {
+        operation.operation_id or api.get_openapi_operation_id(operation)
+        for bound in api._get_bound_routers()  # the routers the schema itself is built from
+        for view in bound.path_operations.values()
+        for operation in view.operations
+        if honours_idempotency_key(operation.view_func)
+    }
+    for item in schema.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict) or operation.get("operationId") not in honouring:
+                continue
+            parameters = operation.setdefault("parameters", [])
+            if not any(p.get("name") == IDEMPOTENCY_PARAMETER["name"] for p in parameters):
+                parameters.append(dict(IDEMPOTENCY_PARAMETER))
+    return schema
+
+
 class GridlinkAPI(NinjaAPI):
     def get_openapi_schema(
         self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
     ) -> OpenAPISchema:
         schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
         openapi_errors_declare(schema)
+        openapi_idempotency_declare(schema, self)
         return schema
 
 

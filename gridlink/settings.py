@@ -82,6 +82,8 @@ GRIDLINK_TRACK_RATE_PER_HOUR = _env_int("GRIDLINK_TRACK_RATE_PER_HOUR", 300)
 GRIDLINK_FEEDBACK_RATE_PER_HOUR = _env_int("GRIDLINK_FEEDBACK_RATE_PER_HOUR", 30)
 GRIDLINK_UPLOAD_RATE_PER_HOUR = _env_int("GRIDLINK_UPLOAD_RATE_PER_HOUR", 120)
 GRIDLINK_REGISTRY_REFUSALS_PER_HOUR = _env_int("GRIDLINK_REGISTRY_REFUSALS_PER_HOUR", 20)
+# Answers to Idempotency-Key requests are kept this many hours (then a retry acts anew).
+GRIDLINK_IDEMPOTENCY_RETENTION_HOURS = max(_env_int("GRIDLINK_IDEMPOTENCY_RETENTION_HOURS", 48), 1)
 # Photo decoding: JPEG may have more pixels (decoded at a reduced scale); at most this many
 # decodes at once per process, waiting at most this long for a turn.
 GRIDLINK_PHOTO_MAX_PIXELS_JPEG = _env_int("GRIDLINK_PHOTO_MAX_PIXELS_JPEG", 50_000_000)
@@ -96,6 +98,10 @@ GRIDLINK_OPEN311_RATE_PER_HOUR = _env_int("GRIDLINK_OPEN311_RATE_PER_HOUR", 600)
 GRIDLINK_WEBHOOK_TIMEOUT_SECONDS = _env_int("GRIDLINK_WEBHOOK_TIMEOUT_SECONDS", 10)
 GRIDLINK_WEBHOOK_MAX_ATTEMPTS = _env_int("GRIDLINK_WEBHOOK_MAX_ATTEMPTS", 8)
 GRIDLINK_WEBHOOK_BACKOFF_SECONDS = _env_int("GRIDLINK_WEBHOOK_BACKOFF_SECONDS", 30)
+# Webhooks never go to loopback, private, link-local, multicast, reserved or unspecified
+# addresses, except to the host names and networks listed here (comma-separated, e.g.
+# "hooks.intranet.example,10.20.0.0/16"). Empty by default: public receivers only.
+GRIDLINK_WEBHOOK_ALLOW_PRIVATE = _env_list("GRIDLINK_WEBHOOK_ALLOW_PRIVATE", "")
 GRIDLINK_EMAIL_FROM = _env_str("GRIDLINK_EMAIL_FROM", "gridlink@localhost")
 GRIDLINK_EMAIL_URL = _env_str("GRIDLINK_EMAIL_URL", "")
 # ----------------------------------------------------------------------------------------
@@ -165,7 +171,11 @@ TEMPLATES = [
     },
 ]
 
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+# The data directory holds the embedded database, photos, keys and exports: owner-only when
+# created here (gridlink/core/private_files.py), whatever the umask.
+from gridlink.core.private_files import owner_only_dir  # noqa: E402  (used right here)
+
+owner_only_dir(DATA_DIR)
 
 # --- Keys: explicit in a deployment, generated once for the embedded default -------------
 from gridlink.core.keys import deployment_keys, embedded_key  # noqa: E402  (used right here)
@@ -179,6 +189,8 @@ else:
 # WAL lets the web server read while the worker writes; IMMEDIATE makes write transactions
 # take the lock up front (waiting up to the busy timeout) instead of failing mid-way with
 # "database is locked". Applied to every SQLite database, also one named by DATABASE_URL.
+# Django's SQLite backend, creating the database file 0600 (its -wal/-shm follow its mode).
+SQLITE_ENGINE = "gridlink.core.sqlite"
 SQLITE_OPTIONS = {
     "init_command": (
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
@@ -194,12 +206,13 @@ if DATABASE_URL:
         _db["CONN_MAX_AGE"] = 0  # the pool keeps connections; Django must not
         _db.setdefault("OPTIONS", {})["pool"] = {"min_size": DB_POOL_MIN, "max_size": DB_POOL_MAX}
     elif _db["ENGINE"] == "django.db.backends.sqlite3":
+        _db["ENGINE"] = SQLITE_ENGINE
         _db["OPTIONS"] = {**SQLITE_OPTIONS, **_db.get("OPTIONS", {})}
     DATABASES = {"default": _db}
 else:
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": SQLITE_ENGINE,
             "NAME": str(DATA_DIR / "gridlink.sqlite3"),
             "OPTIONS": dict(SQLITE_OPTIONS),
             # A file (not memory) so that tests can start real worker and CLI processes
@@ -226,6 +239,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 MEDIA_ROOT = DATA_DIR / "media"
+# Case photos hold personal data: owner-only files and directories, whatever the umask.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # Serve app static files directly too, so a fresh checkout works before collectstatic.
 WHITENOISE_USE_FINDERS = True

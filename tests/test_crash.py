@@ -66,6 +66,8 @@ def _env() -> dict[str, str]:
     # grace): a short timeout keeps the wait bounded.
     env["GRIDLINK_WEBHOOK_TIMEOUT_SECONDS"] = "1"
     env["GRIDLINK_WEBHOOK_BACKOFF_SECONDS"] = "1"
+    # The receiver runs on loopback, which webhooks may not reach unless allowed.
+    env["GRIDLINK_WEBHOOK_ALLOW_PRIVATE"] = "127.0.0.1/32"
     return env
 
 
@@ -241,7 +243,8 @@ def _up(base: str) -> bool:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_sigkill_loses_and_duplicates_no_acknowledged_report(tree, capsys, tmp_path):
+def test_sigkill_loses_and_duplicates_no_acknowledged_report(tree, capsys, tmp_path, settings):
+    settings.GRIDLINK_WEBHOOK_ALLOW_PRIVATE = ["127.0.0.1/32"]  # as the worker's env below
     if not TaxonomyVersion.objects.filter(is_current=True).exists():
         taxonomy_load(actor=None, path=SHIPPED_TAXONOMY, publish=True)
     worker = UserFactory(username="crash-patrol")

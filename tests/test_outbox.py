@@ -110,6 +110,8 @@ def _outbox_settings(settings):
     settings.GRIDLINK_WEBHOOK_BACKOFF_SECONDS = 30
     settings.GRIDLINK_WEBHOOK_MAX_ATTEMPTS = 8
     settings.GRIDLINK_WEBHOOK_TIMEOUT_SECONDS = 5
+    # The receivers run on loopback, which webhooks may not reach unless allowed.
+    settings.GRIDLINK_WEBHOOK_ALLOW_PRIVATE = ["127.0.0.1/32"]
 
 
 def endpoint(url: str, topics: list[str] | None = None, **kw) -> WebhookEndpoint:

@@ -14,17 +14,26 @@ With it, the caller (owner "user:<id>") and the key pick a stored `IdempotentRes
 Two requests with one key at once: the second waits on the row lock of what it changes (or
 on the key's unique index) and then answers as a replay of the first. Refusals (4xx) are not
 stored: a retry after one is tried afresh.
+
+Stored answers (and case intake's `IdempotencyRecord`) are kept for
+`GRIDLINK_IDEMPOTENCY_RETENTION_HOURS` (48 by default) and then deleted by the periodic
+`purge_idempotency_keys` (`idempotency_purge`): a retry inside that window replays, a request
+after it with an old key acts as a new one (docs/security.md, "Retries and races").
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable
 from typing import Any
 
+from django.apps import apps
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gridlink.core.errors import DomainError
@@ -32,6 +41,12 @@ from gridlink.core.models import IdempotentResponse
 
 HEADER = "Idempotency-Key"
 KEY_MAX = 100
+# Every table holding answers to Idempotency-Key requests, with its time column; named, so
+# that core does not import the apps that keep their own (case intake).
+KEPT_ANSWERS = (
+    ("core.IdempotentResponse", "created_at"),
+    ("cases.IdempotencyRecord", "created_at"),
+)
 
 
 def _key(request: HttpRequest) -> str:
@@ -118,3 +133,29 @@ def idempotent(
         if replay is not None:
             return replay
     return response
+
+
+def idempotency_purge(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Delete the stored answers older than `GRIDLINK_IDEMPOTENCY_RETENTION_HOURS`; return how
+    many per table. After that a retry with the same key is a new request."""
+    before = (now or timezone.now()) - dt.timedelta(
+        hours=settings.GRIDLINK_IDEMPOTENCY_RETENTION_HOURS
+    )
+    deleted: dict[str, int] = {}
+    for label, column in KEPT_ANSWERS:
+        model = apps.get_model(label)
+        count, _by_model = model.objects.filter(**{f"{column}__lt": before}).delete()
+        deleted[label] = count
+    return deleted
+
+
+def honours_idempotency_key(view: Callable[..., Any]) -> bool:
+    """Whether an API view takes `Idempotency-Key`: it calls `idempotent()` or reads the
+    header itself (case intake). Read from the compiled function, so a new view that calls
+    `idempotent()` is found without being listed anywhere."""
+    import inspect
+
+    code = getattr(inspect.unwrap(view), "__code__", None)
+    if code is None:
+        return False
+    return "idempotent" in code.co_names or HEADER in code.co_consts

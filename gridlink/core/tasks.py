@@ -9,6 +9,7 @@ from django.tasks import task
 from django.utils import timezone
 
 from gridlink.core.audit import audit_record
+from gridlink.core.idempotency import idempotency_purge
 from gridlink.core.ledger import CHAINS, ChainBroken, chain_prune, chain_verify
 from gridlink.core.ratelimit import rate_buckets_purge
 
@@ -63,8 +64,16 @@ def purge_rate_buckets() -> int:
     return rate_buckets_purge()
 
 
+@task()
+def purge_idempotency_keys() -> dict[str, int]:
+    """Delete answers to `Idempotency-Key` requests older than the retention
+    (GRIDLINK_IDEMPOTENCY_RETENTION_HOURS, `core.idempotency`)."""
+    return idempotency_purge()
+
+
 PERIODIC = {
     "verify_logs": (verify_logs, dt.timedelta(hours=6)),
     "prune_logs": (prune_logs, dt.timedelta(days=1)),
     "purge_rate_buckets": (purge_rate_buckets, dt.timedelta(minutes=10)),
+    "purge_idempotency_keys": (purge_idempotency_keys, dt.timedelta(hours=1)),
 }

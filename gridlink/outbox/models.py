@@ -14,7 +14,6 @@ import re
 import secrets
 import uuid
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -45,28 +44,14 @@ def topic_matches(pattern: str, topic: str) -> bool:
 
 
 def validate_webhook_url(value: str) -> None:
-    """An absolute http(s) URL with a host, without credentials or whitespace."""
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018  (reading it raises ValueError on a bad port)
-    except ValueError:
-        parts = None
-    if (
-        parts is None
-        or parts.scheme not in {"http", "https"}
-        or not parts.hostname
-        or any(ch.isspace() or ord(ch) < 32 for ch in value)
-    ):
-        raise ValidationError(
-            _("%(value)s is not an http:// or https:// address with a host name."),
-            code="url_scheme",
-            params={"value": value},
-        )
-    if parts.username is not None or parts.password is not None:
-        raise ValidationError(
-            _("Put no user name or password in the address; receivers check the signature."),
-            code="url_credentials",
-        )
+    """An absolute http(s) URL with a host, without credentials or whitespace, whose host is
+    not and does not resolve to an internal address (`gridlink.outbox.netguard`; checked
+    again at every delivery)."""
+    from gridlink.outbox.netguard import url_problem
+
+    problem = url_problem(value)
+    if problem is not None:
+        raise ValidationError(problem.message, code=problem.code)
 
 
 def validate_topic_patterns(value: Any) -> None:

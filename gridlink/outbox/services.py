@@ -284,7 +284,9 @@ def endpoint_update(
     changed = changes_apply(endpoint, changes, ENDPOINT_FIELDS)
     if not changed:
         return endpoint
-    _full_clean(endpoint)
+    # The URL cannot change here, so it is not checked again: an endpoint whose address is
+    # now refused can still be paused (and its deliveries are refused when sent).
+    _full_clean(endpoint, exclude=["url"])
     with transaction.atomic():
         endpoint.save(update_fields=changed)
         audit_record(
@@ -297,9 +299,9 @@ def endpoint_update(
     return endpoint
 
 
-def _full_clean(instance: WebhookEndpoint) -> None:
+def _full_clean(instance: WebhookEndpoint, exclude: Sequence[str] = ()) -> None:
     try:
-        instance.full_clean(exclude=["created_by"])
+        instance.full_clean(exclude=["created_by", *exclude])
     except ValidationError as exc:
         field, messages = next(iter(exc.message_dict.items()))
         raise DomainError(messages[0], code="invalid", field=field) from None

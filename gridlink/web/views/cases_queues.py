@@ -28,6 +28,7 @@ from gridlink.web import selectors
 from gridlink.web.case_forms import PatrolForm
 from gridlink.web.views.cases_public import pin_map, put_errors, report_form_for, upload_photos
 from gridlink.web.views.cases_staff import BOARD_ROLES, PAGE, listed, page, roles_required
+from gridlink.web.views.common import retry_after_set
 
 if TYPE_CHECKING:
     from gridlink.accounts.models import User
@@ -81,9 +82,9 @@ def case_patrol(request: AuthedRequest) -> HttpResponse:
         lat, lon = centroid_latlon(grids[0].geometry)
         initial = {"lat": round(lat, 6), "lon": round(lon, 6)}
     form, category = report_form_for(request, PatrolForm, initial=initial)
-    status = 200
+    status, refusal = 200, None
     if request.method == "POST" and form.is_valid():
-        case, status = _patrol_intake(request, cast(PatrolForm, form))
+        case, status, refusal = _patrol_intake(request, cast(PatrolForm, form))
         if case is not None:
             messages.success(request, _("Reported: case #%(number)s.") % {"number": case.number})
             return redirect("web:case_detail", case_id=case.pk)
@@ -108,22 +109,26 @@ def case_patrol(request: AuthedRequest) -> HttpResponse:
         "to_verify": list(visible.filter(state=State.VERIFYING, verifier=request.user)[:PAGE]),
         "in_grid": list(visible.open().filter(in_grids).order_by("-id")[:PAGE]) if paths else [],
     }
-    return page(request, "web/cases/patrol.html", context, status)
+    return retry_after_set(page(request, "web/cases/patrol.html", context, status), refusal)
 
 
-def _patrol_intake(request: AuthedRequest, form: PatrolForm) -> tuple[Case | None, int]:
+def _patrol_intake(
+    request: AuthedRequest, form: PatrolForm
+) -> tuple[Case | None, int, DomainError | None]:
+    """The case reported, or None with the status to answer and the refusal (a rate limit
+    is a 429, with `Retry-After` from the refusal)."""
     data = form.cleaned_data
     on_the_spot = bool(data.get("on_the_spot"))
     if on_the_spot and not data.get("evidence"):
         form.add_error("evidence", _("Add a photo of the result to handle it on the spot."))
-        return None, 200
+        return None, 200, None
     try:
         keys = upload_photos(request, data.get("photos") or [], "photos")
         case = case_create(actor=request.user, report=form.report(keys),
                            ip=client_ip(request.META)).case  # fmt: skip
     except DomainError as exc:
         put_errors(form, exc)
-        return None, 403 if exc.status == 403 else 200
+        return None, exc.status if exc.status in (403, 429) else 200, exc
     try:
         if on_the_spot:
             evidence = upload_photos(request, data.get("evidence") or [], "evidence")
@@ -135,7 +140,7 @@ def _patrol_intake(request: AuthedRequest, form: PatrolForm) -> tuple[Case | Non
                             action=Action.FILE_DIRECTLY)  # fmt: skip
     except DomainError as exc:
         messages.warning(request, exc.message)  # the report stands; the case page goes on
-    return case, 201
+    return case, 201, None
 
 
 # --- The department inbox ----------------------------------------------------------------------

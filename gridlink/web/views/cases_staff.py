@@ -51,7 +51,7 @@ from gridlink.web.views.cases_public import (
     labelled,
     upload_photos,
 )
-from gridlink.web.views.common import View, add_refusal
+from gridlink.web.views.common import View, add_refusal, retry_after_set
 
 if TYPE_CHECKING:
     from gridlink.accounts.models import User
@@ -291,7 +291,7 @@ def case_act(request: AuthedRequest, case_id: int, action: str) -> HttpResponse:
     form = ActionForm(request.POST, request.FILES, auto_id=f"id_{action}_%s")
     panel = ActionPanel(action, str(Action(action).label), BY_ACTION[action], form,
                         _choices_for(action, case, request.user))  # fmt: skip
-    status = 200
+    status, refusal = 200, None
     if form.is_valid():
         try:
             keys = upload_photos(request, form.cleaned_data.get("evidence") or [], "evidence")
@@ -303,7 +303,7 @@ def case_act(request: AuthedRequest, case_id: int, action: str) -> HttpResponse:
             fresh = _visible_case(request, case_id)
             return page(request, "web/cases/detail.html", case_context(request, fresh), 409)
         except DomainError as exc:
-            status = add_refusal(form, exc)
+            status, refusal = add_refusal(form, exc), exc  # 429 with Retry-After if limited
         else:
             messages.success(request, _("Done: %(action)s.") % {"action": panel.label})
             fresh_case = case_get_visible(request.user, case_id)
@@ -312,7 +312,7 @@ def case_act(request: AuthedRequest, case_id: int, action: str) -> HttpResponse:
             return redirect("web:case_detail", case_id=case_id)
     context = case_context(request, case, failed=panel)
     context["failed_action"] = action
-    return page(request, "web/cases/detail.html", context, status)
+    return retry_after_set(page(request, "web/cases/detail.html", context, status), refusal)
 
 
 @require_POST

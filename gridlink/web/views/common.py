@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from gridlink.accounts.permissions import has_capability
 from gridlink.core.errors import DomainError, NotPermitted
+from gridlink.core.ratelimit import RateLimited
 
 if TYPE_CHECKING:
     from django_htmx.middleware import HtmxDetails
@@ -54,13 +55,24 @@ def add_refusal(
 ) -> int:
     """Put a service's refusal on `form` and return the status to answer with.
 
-    `NotPermitted` goes on the form as a whole, answered with 403. Any other `DomainError`
+    `NotPermitted` goes on the form as a whole, answered with 403; `RateLimited` too,
+    answered with 429 (add its `Retry-After` with `retry_after_set`). Any other `DomainError`
     goes on the field it names (after `field_aliases`, service argument → form field) when
     the form has that field, else on the form, answered with 200.
     """
     if isinstance(exc, NotPermitted):
         form.add_error(None, exc.message)
         return 403
+    if isinstance(exc, RateLimited):
+        form.add_error(None, exc.message)
+        return 429
     field = (field_aliases or {}).get(exc.field or "", exc.field)
     form.add_error(field if field in form.fields else None, exc.message)
     return 200
+
+
+def retry_after_set(response: HttpResponse, exc: DomainError | None) -> HttpResponse:
+    """A page answering a rate limit (429) carries the true wait in `Retry-After`."""
+    if isinstance(exc, RateLimited):
+        response["Retry-After"] = str(exc.retry_after)
+    return response

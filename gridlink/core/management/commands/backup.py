@@ -24,6 +24,8 @@ from django.db.backends.sqlite3._functions import (  # type: ignore[import-untyp
     register as register_sql_functions,  # the SQL functions Django gives its SQLite connections
 )
 
+from gridlink.core.private_files import owner_only_file
+
 PAGES_PER_STEP = 512
 POSTGRES_HINT = (
     "the database is PostgreSQL: back it up with `pg_dump --format=custom --file=FILE DBNAME` "
@@ -52,6 +54,7 @@ def sqlite_open(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
     if read_only:
         connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=20)
     else:
+        owner_only_file(path)  # a new copy or database is 0600 from its first byte
         connection = sqlite3.connect(path, timeout=20)
     register_sql_functions(connection)
     return connection
