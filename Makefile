@@ -60,8 +60,12 @@ sbom: setup
 typecheck: setup
 	$(BIN)/mypy gridlink
 
+# The suite runs on every core (pytest-xdist; one worker per core, each with its own test
+# database, a file's tests on one worker so its shared fixtures are built once).
+# `make pytest PYTEST_WORKERS=0` runs it in one process.
+PYTEST_WORKERS ?= auto
 pytest: setup browser-deps
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 

@@ -11,10 +11,14 @@ The tree (lon 120.0–120.4, lat 35.8–36.0):
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
+from django.db import transaction
+from django.test import override_settings
 
 from gridlink.accounts.roles import Role
 from gridlink.geo.locator import locator
@@ -54,7 +58,32 @@ def _reference_data_after_flush(request) -> None:
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Real hashers cost ~0.3 s a password by design; tests only need them to round-trip."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = FAST_HASHERS
+
+
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@contextlib.contextmanager
+def module_data(django_db_blocker: Any, **overrides: Any) -> Iterator[None]:
+    """Data built once for a whole module of tests that only read it (or write and roll back).
+
+    One transaction is opened around the module and rolled back at its end; each test's own
+    transaction (the `db` fixture) is a savepoint inside it, so what a test writes is undone
+    after it, and what the module built stays for the next test. Not for transactional tests.
+    `overrides` are settings for the building (fast hashing always).
+    """
+    with (
+        django_db_blocker.unblock(),
+        override_settings(PASSWORD_HASHERS=FAST_HASHERS, **overrides),
+    ):
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            yield
+        finally:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
 
 
 @pytest.fixture
@@ -171,3 +200,21 @@ def personas(tree: Tree) -> Personas:
         resident=person("res1", Role.RESIDENT, area=tree.grids[0]),
         department=department,
     )
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Print the figures tests recorded (`record_property("figures", text)`, e.g. the crash
+    test's acknowledged / found / duplicated / lost) at the end of the run, whether the test
+    passed or failed and also when it ran in a parallel worker."""
+    figures = [
+        (report.nodeid, value)
+        for key in ("passed", "failed")
+        for report in terminalreporter.stats.get(key, [])
+        if getattr(report, "when", None) == "call"
+        for name, value in getattr(report, "user_properties", ())
+        if name == "figures"
+    ]
+    if figures:
+        terminalreporter.section("figures")
+        for nodeid, text in figures:
+            terminalreporter.write_line(f"{nodeid}: {text}")

@@ -18,9 +18,7 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import transaction
 from django.forms.models import model_to_dict
-from django.test import override_settings
 
 from gridlink.accounts.roles import Role
 from gridlink.cases.models import Case, CaseEvent
@@ -32,7 +30,7 @@ from gridlink.cases.workflow import TRANSITIONS, Action, State, transition_for
 from gridlink.core.errors import NotPermitted
 from gridlink.outbox.models import OutboxEntry
 from tests.cases_support import A11, CATEGORY, png_bytes
-from tests.conftest import build_tree
+from tests.conftest import build_tree, module_data
 from tests.factories import DepartmentFactory, RoleAssignmentFactory, UserFactory
 
 S = State
@@ -179,19 +177,8 @@ def _build_world(tree: Any) -> World:
 
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker, tmp_path_factory):
-    fast = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    media = tmp_path_factory.mktemp("media")
-    with (
-        django_db_blocker.unblock(),
-        override_settings(PASSWORD_HASHERS=fast, MEDIA_ROOT=media),
-    ):
-        atomic = transaction.atomic()
-        atomic.__enter__()
-        try:
-            yield _build_world(build_tree())
-        finally:
-            transaction.set_rollback(True)
-            atomic.__exit__(None, None, None)
+    with module_data(django_db_blocker, MEDIA_ROOT=tmp_path_factory.mktemp("media")):
+        yield _build_world(build_tree())
 
 
 @pytest.fixture(autouse=True)

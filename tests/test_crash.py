@@ -243,7 +243,9 @@ def _up(base: str) -> bool:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_sigkill_loses_and_duplicates_no_acknowledged_report(tree, capsys, tmp_path, settings):
+def test_sigkill_loses_and_duplicates_no_acknowledged_report(
+    tree, record_property, tmp_path, settings
+):
     settings.GRIDLINK_WEBHOOK_ALLOW_PRIVATE = ["127.0.0.1/32"]  # as the worker's env below
     if not TaxonomyVersion.objects.filter(is_current=True).exists():
         taxonomy_load(actor=None, path=SHIPPED_TAXONOMY, publish=True)
@@ -328,15 +330,18 @@ def test_sigkill_loses_and_duplicates_no_acknowledged_report(tree, capsys, tmp_p
         text=True,
         timeout=120,
     )
-    with capsys.disabled():
-        print(
-            f"\ncrash test: acknowledged {len(ledger.acknowledged)}, found {found}, "
+    # Printed at the end of the run (tests/conftest.py), also from a parallel worker.
+    record_property(
+        "figures",
+        (
+            f"crash test: acknowledged {len(ledger.acknowledged)}, found {found}, "
             f"duplicated {duplicated}, lost {lost}, unacknowledged but stored {strays}; "
             f"kills web {procs.kills['web']}, worker {procs.kills['worker']}; "
             f"attempts {ledger.attempts}, refused {dict(ledger.refused)}; "
             f"outbox deliveries {len(deliveries)}, undelivered {len(undelivered)}, "
             f"redelivered {redelivered}; audit verify rc={audit.returncode}"
-        )
+        ),
+    )
     assert len(ledger.acknowledged) >= CLIENTS, "too few reports got through to test anything"
     assert procs.kills["web"] == 3 and procs.kills["worker"] == 2, procs.kills
     assert lost == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from io import StringIO
 
 import pytest
@@ -35,6 +36,7 @@ from gridlink.registry.models import (
     Resident,
     Tag,
 )
+from tests.conftest import module_data
 
 CREDIT_CODE_AUTHORITY = {
     OrganisationKind.ENTERPRISE: "9",
@@ -45,11 +47,21 @@ CREDIT_CODE_AUTHORITY = {
 }
 
 
+@pytest.fixture(scope="module")
+def seeded_district(django_db_setup, django_db_blocker) -> Iterator[str]:
+    """The small demo district, seeded once for the module's tests (each test's own writes
+    are rolled back after it). Tests that need an empty database come before the first test
+    that uses it: the district stays until the module ends."""
+    with module_data(django_db_blocker):
+        out = StringIO()
+        call_command("seed_demo", "--scale", "small", "--seed", "1", stdout=out, verbosity=0)
+        yield out.getvalue()
+
+
 @pytest.fixture
-def seeded(db) -> str:
-    out = StringIO()
-    call_command("seed_demo", "--scale", "small", "--seed", "1", stdout=out, verbosity=0)
-    return out.getvalue()
+def seeded(seeded_district: str, db) -> str:
+    """The seeded district, inside the test's own (rolled back) transaction."""
+    return seeded_district
 
 
 def row_counts() -> dict[str, int]:
@@ -127,6 +139,32 @@ def test_district_plan_has_the_west_coast_shape_and_tiles():
     assert 119.55 <= minx < maxx <= 120.4 and 35.5 <= miny < maxy <= 36.2
     assert all(geometry_error(a.geojson) is None for a in plan.areas)
     assert_tiles([(a.code, a.level, a.parent_code, a.shape) for a in plan.areas])
+
+
+# --- An empty database (before the seeded tests: the seeded district stays for the module) --
+
+
+def test_seed_refuses_a_clashing_username(db):
+    User.objects.create_user(username="admin", password="x-something-long")
+    with pytest.raises(CommandError, match="users named admin"):
+        call_command("seed_demo", "--scale", "small", stdout=StringIO(), verbosity=0)
+    assert not Area.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--scale", "huge"], ["--seed", "-1"], ["--seed", "one"], ["--batch-size", "0"]],
+)
+def test_bad_arguments_are_command_errors(db, args):
+    with pytest.raises(CommandError):
+        call_command("seed_demo", *args, stdout=StringIO(), verbosity=0)
+    assert not Area.objects.exists()
+
+
+def test_demo_logins_on_an_empty_database(db):
+    out = StringIO()
+    call_command("demo_logins", stdout=out)
+    assert "No demo users" in out.getvalue()
 
 
 # --- Seeding through the command --------------------------------------------------------
@@ -268,23 +306,6 @@ def test_if_empty_on_a_seeded_database_changes_nothing(seeded):
     assert row_counts() == before
 
 
-def test_seed_refuses_a_clashing_username(db):
-    User.objects.create_user(username="admin", password="x-something-long")
-    with pytest.raises(CommandError, match="users named admin"):
-        call_command("seed_demo", "--scale", "small", stdout=StringIO(), verbosity=0)
-    assert not Area.objects.exists()
-
-
-@pytest.mark.parametrize(
-    "args",
-    [["--scale", "huge"], ["--seed", "-1"], ["--seed", "one"], ["--batch-size", "0"]],
-)
-def test_bad_arguments_are_command_errors(db, args):
-    with pytest.raises(CommandError):
-        call_command("seed_demo", *args, stdout=StringIO(), verbosity=0)
-    assert not Area.objects.exists()
-
-
 def test_demo_logins_lists_a_user_per_role(seeded):
     out = StringIO()
     call_command("demo_logins", stdout=out)
@@ -297,12 +318,6 @@ def test_demo_logins_lists_a_user_per_role(seeded):
     out = StringIO()
     call_command("demo_logins", "--url", "https://grid.example.cn", stdout=out)
     assert "https://grid.example.cn/admin/" in out.getvalue()
-
-
-def test_demo_logins_on_an_empty_database(db):
-    out = StringIO()
-    call_command("demo_logins", stdout=out)
-    assert "No demo users" in out.getvalue()
 
 
 def test_every_demo_login_signs_in_through_the_form(seeded, client):

@@ -27,6 +27,7 @@ from ninja.files import UploadedFile
 
 from gridlink.accounts.models import User
 from gridlink.accounts.roles import Role
+from gridlink.api_base import BearerToken, SessionCookie, json_response
 from gridlink.cases.case_schemas import (
     ActionIn,
     CaseIn,
@@ -72,8 +73,6 @@ def _anyone(request: HttpRequest) -> bool:
 def _public_auth() -> list[Any]:
     """A bearer token, else the session (only with its cookie, then with CSRF), else
     anonymous."""
-    from gridlink.api import BearerToken, SessionCookie
-
     return [BearerToken(), SessionCookie(), _anyone]
 
 
@@ -206,9 +205,7 @@ def _event_out(e: Any, *, staff: bool) -> dict[str, Any]:
 
 
 def _with_etag(request: HttpRequest, case: Case, status: int = 200) -> HttpResponse:
-    from gridlink.api import api
-
-    response = api.create_response(request, case_out(case, _user(request)), status=status)
+    response = json_response(request, case_out(case, _user(request)), status=status)
     response["ETag"] = case.etag
     return response
 
@@ -259,7 +256,6 @@ def create(
     an application key; the other channels need their role (403 naming `channel`). Each
     channel has its rate limit (429 with `Retry-After`). Send an `Idempotency-Key` to make
     retries safe."""
-    from gridlink.api import api
 
     actor = _user(request)
     created = case_create(
@@ -282,7 +278,7 @@ def create(
          "distance_m": getattr(d, "distance_m", None), "state": d.state}
         for d in created.duplicates
     ]  # fmt: skip
-    response = api.create_response(request, body_out, status=201)
+    response = json_response(request, body_out, status=201)
     response["ETag"] = case.etag
     response["Location"] = reverse("api:case_detail", kwargs={"case_id": case.pk})
     if created.replayed:
@@ -463,7 +459,6 @@ def case_action(
     """Take `action` (one of the case's `allowed_actions`). State the version you saw in
     `If-Match` (412 when stale) or `version` (409 when stale). Send an `Idempotency-Key` to
     make retries safe: a retry gets the first answer again."""
-    from gridlink.api import api
     from gridlink.cases.services.transitions import StaleVersion
 
     case = _visible(request, case_id)
@@ -480,7 +475,7 @@ def case_action(
             )  # fmt: skip
         except StaleVersion as exc:
             current = case_get_visible(request.user, case.pk) or exc.case
-            response = api.create_response(
+            response = json_response(
                 request,
                 {
                     "detail": exc.message,

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router
 
 from gridlink.accounts.models import User
+from gridlink.api_base import json_response
 from gridlink.core.errors import DomainError
 from gridlink.core.idempotency import idempotent
 from gridlink.geo.models import Area
@@ -124,12 +125,10 @@ def order_out(order: SupervisionOrder, *, detail: bool = False) -> dict[str, Any
 
 
 def _detail(request: HttpRequest, order_id: int, status: int = 200) -> HttpResponse:
-    from gridlink.api import api
-
     order = order_get_visible(request.user, order_id)
     if order is None:
         raise OrderNotFound
-    response = api.create_response(request, order_out(order, detail=True), status=status)
+    response = json_response(request, order_out(order, detail=True), status=status)
     response["ETag"] = order.etag
     return response
 
@@ -239,10 +238,9 @@ def _version(request: HttpRequest, body_version: int | None) -> tuple[int | None
 
 def _stale(request: HttpRequest, exc: StaleVersion, *, from_header: bool) -> HttpResponse:
     """412 (If-Match) or 409 (body version) with the order as it is now."""
-    from gridlink.api import api
 
     current = order_get_visible(request.user, exc.order.pk) or exc.order
-    response = api.create_response(
+    response = json_response(
         request,
         {"detail": exc.message, "errors": [exc.as_dict()], "current": order_out(current)},
         status=412 if from_header else 409,

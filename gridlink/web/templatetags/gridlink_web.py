@@ -6,12 +6,12 @@ from typing import Any
 
 from django import template
 from django.db.models import Choices
-from django.utils.translation import get_language
 
 from gridlink.accounts.permissions import has_capability, roles_of
 from gridlink.accounts.roles import Role
 from gridlink.geo.models import GridType, Level
 from gridlink.registry.models import BuildingUse, OrganisationKind, ResidenceType, Sex
+from gridlink.web.names import localname
 
 register = template.Library()
 
@@ -27,12 +27,7 @@ CHOICES: dict[str, type[Choices]] = {
 }
 
 
-@register.filter
-def localname(obj: Any) -> str:
-    """`name_en` on an English page when there is one, else `name_zh`."""
-    lang = get_language() or ""
-    name_en = getattr(obj, "name_en", "")
-    return str(name_en if lang.startswith("en") and name_en else getattr(obj, "name_zh", obj))
+register.filter("localname", localname)
 
 
 @register.filter
@@ -63,7 +58,7 @@ def works_cases(user: Any) -> bool:
 @register.filter
 def sees_assessment(user: Any) -> bool:
     """Whether the user may see some unit's figures (the /assessment/ pages)."""
-    from gridlink.web.views.assessment import sees_assessment as sees
+    from gridlink.web.views.assessment import sees_assessment as sees  # views load tags late
 
     return sees(user)
 

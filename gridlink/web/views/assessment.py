@@ -47,7 +47,7 @@ from gridlink.geo.models import Area, Department
 from gridlink.supervision.models import OrderState
 from gridlink.supervision.selectors import orders_visible_to
 from gridlink.web.maps import SvgMap, area_map
-from gridlink.web.templatetags.gridlink_web import localname
+from gridlink.web.names import localname
 
 if TYPE_CHECKING:
     from gridlink.accounts.models import User

@@ -33,7 +33,7 @@ from gridlink.assessment.selectors import Period, period_parse
 from gridlink.core.errors import DomainError, NotPermitted
 from gridlink.geo.models import Area
 from gridlink.web.maps import SvgMap, area_map
-from gridlink.web.templatetags.gridlink_web import localname
+from gridlink.web.names import localname
 from gridlink.web.views.assessment import indicator_name
 
 if TYPE_CHECKING:
