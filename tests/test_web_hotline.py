@@ -211,13 +211,18 @@ def test_the_operator_dispatches_their_order_when_the_district_says_so(world, se
     client = english(operator)
     response = client.post("/cases/hotline/", order_data(), follow=True)
     case = Case.objects.get()
-    assert case.state == "filed"  # accepted and filed by the operator at entry
-    body = response.content.decode()
-    assert 'data-action="dispatch"' in body and case.tracking_code not in body
-    unit = f"department:{world.departments['UM'].pk}"
-    done = client.post(f"/cases/{case.pk}/act/dispatch/", {"version": case.version,
-                                                           "unit_id": unit})  # fmt: skip
-    assert done.status_code == 302
+    assert case.state == "reported"
+    assert 'data-action="accept"' in response.content.decode()
+    for action, data in (
+        ("accept", {}),
+        ("file", {}),
+        ("dispatch", {"unit_id": f"department:{world.departments['UM'].pk}"}),
+    ):
+        case.refresh_from_db()
+        page = client.get(f"/cases/{case.pk}/").content.decode()
+        assert f'data-action="{action}"' in page and case.tracking_code not in page
+        done = client.post(f"/cases/{case.pk}/act/{action}/", {"version": case.version, **data})
+        assert done.status_code == 302, (action, done.content.decode()[:2000])
     case.refresh_from_db()
     assert (case.state, case.unit_department) == ("dispatched", world.departments["UM"])
     kinds = list(case.events.order_by("id").values_list("kind", "actor_role"))
@@ -225,24 +230,48 @@ def test_the_operator_dispatches_their_order_when_the_district_says_so(world, se
                      ("file", "hotline_operator"), ("dispatch", "hotline_operator")]  # fmt: skip
 
 
-def _filed(world: Any, channel_case: str) -> Case:
-    """A filed case: a 12345 order, or a resident's report (the dispatcher files both)."""
+@pytest.mark.parametrize("action", ["accept", "file", "dispatch"])
+def test_in_dispatcher_mode_the_operator_page_offers_no_intake_step(world, settings, action):
+    settings.GRIDLINK_HOTLINE_DISPATCH = "dispatcher"
+    operator = world.people["hotline"]
+    client = english(operator)
+    case = enter(client)
     disp = world.people["district_disp"]
-    if channel_case == "hotline":
+    for earlier in ("accept", "file")[: ("accept", "file", "dispatch").index(action)]:
+        case = case_transition(actor=disp, case_id=case.pk, action=earlier,
+                               version=case.version)  # fmt: skip
+    page = client.get(f"/cases/{case.pk}/").content.decode()
+    assert f'data-action="{action}"' not in page
+    refused = client.post(f"/cases/{case.pk}/act/{action}/",
+                          {"version": case.version, "unit_id": "auto"})  # fmt: skip
+    assert refused.status_code == 403
+    assert Case.objects.get(pk=case.pk).version == case.version
+
+
+INTAKE_STEPS = ("accept", "file", "dispatch")  # each from the state the one before leads to
+
+
+def _at(world: Any, channel: str, action: str) -> Case:
+    """A case where `action` comes next: a 12345 order or a resident's report, taken
+    through the earlier intake steps by the dispatcher."""
+    if channel == "hotline":
         order = HotlineOrder(order_number=f"12345-{Case.objects.count()}", category_code=CATEGORY,
                              description="来电反映垃圾", caller_phone=PHONE, **A11)  # fmt: skip
-        case = hotline_order_enter(actor=world.people["hotline"], order=order).case
+        case = hotline_order_enter(actor=world.people["hotline"], order=order)
     else:
         from gridlink.cases.services.intake import Report, case_create
 
         report = Report(channel="resident_web", category_code=CATEGORY, description="垃圾",
                         reporter_phone=PHONE, **A11)  # fmt: skip
         case = case_create(actor=None, report=report).case
-    for action in ("accept", "file"):
-        if case.state != "filed":
-            case = case_transition(actor=disp, case_id=case.pk, action=action,
-                                   version=case.version)  # fmt: skip
+    for earlier in INTAKE_STEPS[: INTAKE_STEPS.index(action)]:
+        case = case_transition(actor=world.people["district_disp"], case_id=case.pk,
+                               action=earlier, version=case.version)  # fmt: skip
     return case
+
+
+def _filed(world: Any, channel: str) -> Case:
+    return _at(world, channel, "dispatch")
 
 
 ROLE_USERS = {
@@ -259,27 +288,29 @@ ROLE_USERS = {
 @pytest.mark.parametrize("mode", ["dispatcher", "operator"])
 @pytest.mark.parametrize("channel", ["hotline", "resident_web"])
 @pytest.mark.parametrize("role", sorted(ROLE_USERS))
-def test_who_may_dispatch_role_by_setting(world, settings, mode, channel, role):
+@pytest.mark.parametrize("action", INTAKE_STEPS)
+def test_who_takes_the_intake_steps_role_by_setting(world, settings, mode, channel, role, action):
     """Offered exactly when taken: the dispatcher always; the hotline operator only on a
     12345 order with `operator`; no other role ever."""
     settings.GRIDLINK_HOTLINE_DISPATCH = mode
-    case = _filed(world, channel)
+    case = _at(world, channel, action)
     user = ROLE_USERS[role](world)
     expected = role == Role.DISPATCHER or (
         role == Role.HOTLINE_OPERATOR and mode == "operator" and channel == "hotline"
     )
-    assert ("dispatch" in case_allowed_actions(user, case)) is expected
-    unit = f"department:{world.departments['UM'].pk}"
+    assert (action in case_allowed_actions(user, case)) is expected
+    inputs = {"unit_id": f"department:{world.departments['UM'].pk}"} if action == "dispatch" else {}
     if expected:
-        done = case_transition(actor=user, case_id=case.pk, action="dispatch",
-                               version=case.version, inputs={"unit_id": unit})  # fmt: skip
-        assert done.state == "dispatched"
+        done = case_transition(actor=user, case_id=case.pk, action=action,
+                               version=case.version, inputs=inputs)  # fmt: skip
+        assert done.state == {"accept": "accepted", "file": "filed",
+                              "dispatch": "dispatched"}[action]  # fmt: skip
+        assert done.events.latest("id").actor_role == role
     else:
         with pytest.raises(NotPermitted):
-            case_transition(actor=user, case_id=case.pk, action="dispatch",
-                            version=case.version, inputs={"unit_id": unit})  # fmt: skip
-        case.refresh_from_db()
-        assert case.state == "filed"
+            case_transition(actor=user, case_id=case.pk, action=action,
+                            version=case.version, inputs=inputs)  # fmt: skip
+        assert Case.objects.get(pk=case.pk).version == case.version
 
 
 def test_operator_dispatch_stays_within_the_operators_area(world, settings):

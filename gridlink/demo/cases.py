@@ -381,8 +381,7 @@ class _Seeder:
             attributes={k: v for k, v in report.attributes.items() if k != "hotline_order_no"},
         )
         operator = self.staff.need(Role.HOTLINE_OPERATOR, grid)
-        case = hotline_order_enter(actor=operator, order=order, now=self.at,
-                                   calendar=self.calendar).case  # fmt: skip
+        case = hotline_order_enter(actor=operator, order=order, now=self.at)
         self.places[case.pk] = building
         return case
 
@@ -438,8 +437,6 @@ class _Seeder:
         rng, staff, grid = self.rng, self.staff, case.grid
         dispatcher = staff.need(Role.DISPATCHER, grid)
         handle_days = case.category.handle_unit == "working_days"
-        if step in ("accept", "file") and case.state == S.FILED:
-            return case  # the hotline operator filed it (GRIDLINK_HOTLINE_DISPATCH=operator)
         match step:
             case (
                 "accept"

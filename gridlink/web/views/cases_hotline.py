@@ -2,8 +2,9 @@
 
 The entry form goes through `hotline_order_enter` (the hotline channel of `case_create`; the
 demo seed enters orders the same way), then shows the case page — where, if the district
-lets the operator dispatch (`GRIDLINK_HOTLINE_DISPATCH=operator`), the dispatch action
-waits. Staff never see a tracking code; the reporter gets theirs through their notification.
+lets the operator dispatch (`GRIDLINK_HOTLINE_DISPATCH=operator`), the accept, file and
+dispatch actions wait for them; otherwise the order waits for the dispatcher. Staff never
+see a tracking code (`sees_tracking_code`): the pages show the case number.
 
 The callback queue lists the closed hotline cases waiting for their callback
 (`callback_due_at`); the callback page unmasks the reporter's number for a stated purpose
@@ -25,7 +26,11 @@ from gridlink.cases.models import Case, Channel
 from gridlink.cases.selectors import case_get_visible, subclasses_of, taxonomy_current
 from gridlink.cases.services.hotline import hotline_order_enter
 from gridlink.cases.services.reporter import case_reporter_unmask, reporter_masked
-from gridlink.cases.services.transitions import StaleVersion, case_transition
+from gridlink.cases.services.transitions import (
+    StaleVersion,
+    case_allowed_actions,
+    case_transition,
+)
 from gridlink.cases.workflow import Action, State
 from gridlink.core.audit import client_ip
 from gridlink.core.errors import DomainError, NotPermitted
@@ -60,8 +65,8 @@ def hotline_entry(request: AuthedRequest) -> HttpResponse:
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            entered = hotline_order_enter(actor=request.user, order=form.order(),
-                                          ip=client_ip(request.META))  # fmt: skip
+            case = hotline_order_enter(actor=request.user, order=form.order(),
+                                       ip=client_ip(request.META))  # fmt: skip
         except RateLimited as exc:
             form.add_error(None, exc.message)
             status = 429
@@ -69,12 +74,10 @@ def hotline_entry(request: AuthedRequest) -> HttpResponse:
             put_errors(form, exc)
             status = 403 if exc.status == 403 else 200
         else:
-            case = entered.case
             messages.success(request, _("Entered: case #%(number)s.") % {"number": case.number})
-            if entered.note:
-                messages.warning(request, entered.note)
-            elif case.state == State.FILED:
-                messages.info(request, _("Dispatch it below, or leave it to the dispatcher."))
+            if case_allowed_actions(request.user, case):  # GRIDLINK_HOTLINE_DISPATCH=operator
+                messages.info(request, _("Accept, file and dispatch it below, or leave it to "
+                                         "the dispatcher."))  # fmt: skip
             return redirect("web:case_detail", case_id=case.pk)
     recent = listed(request.user).filter(channel=Channel.HOTLINE, reporter=request.user)
     context = {
