@@ -74,6 +74,10 @@ GRIDLINK_OVERDUE_POLICY = _env_str("GRIDLINK_OVERDUE_POLICY", "escalate")
 # Issue 9: a department head approves their handlers' extension and suspension requests
 # before the dispatcher does (two-step approval).
 GRIDLINK_HEAD_APPROVAL = _env_bool("GRIDLINK_HEAD_APPROVAL", True)
+# Issue 9: who dispatches a new 12345 order: "dispatcher" (it waits in the dispatcher's
+# intake queue) or "operator" (the hotline operator accepts, files and dispatches it within
+# their area; `cases.permissions.operator_dispatches`). Any other value: "dispatcher".
+GRIDLINK_HOTLINE_DISPATCH = _env_str("GRIDLINK_HOTLINE_DISPATCH", "dispatcher")
 GRIDLINK_INTAKE_RATE_PER_HOUR = _env_int("GRIDLINK_INTAKE_RATE_PER_HOUR", 20)
 # Abuse limits (issue 10; gridlink/core/ratelimit.py): per client and hour, shared by all
 # app servers. Staff intake is per account; uploads count each photo.

@@ -298,6 +298,9 @@ MATRIX = [
 def test_role_matrix(world, action, role, in_scope):
     t = transition_for(SOURCE[action], action)
     expected = role in t.roles and in_scope
+    if role == Role.HOTLINE_OPERATOR and action in (Action.ACCEPT, Action.FILE, Action.DISPATCH):
+        # Only on a 12345 order with GRIDLINK_HOTLINE_DISPATCH=operator: tests/test_web_hotline.py
+        expected = False
     actor, case = _prepare(action, role, in_scope, world)
 
     offered = action in case_allowed_actions(actor, case)

@@ -127,13 +127,15 @@ for _state in _OPEN_STATES - {"reported", "accepted", "filed", "returned"}:
 
 _HANDLERS = {"dept_handler", "dept_head", "community_staff", "street_staff"}
 EXPECTED_ROLES: dict[str, set[str]] = {
-    "accept": {"dispatcher"},
+    # The hotline operator only on a 12345 order with GRIDLINK_HOTLINE_DISPATCH=operator
+    # (cases.permissions.operator_dispatches; tests/test_web_hotline.py).
+    "accept": {"dispatcher", "hotline_operator"},
     "invalidate": {"dispatcher"},
     "merge": {"dispatcher"},
-    "file": {"dispatcher"},
+    "file": {"dispatcher", "hotline_operator"},
     "file_directly": {"grid_worker"},
     "handle_on_the_spot": {"grid_worker"},
-    "dispatch": {"dispatcher"},
+    "dispatch": {"dispatcher", "hotline_operator"},
     "whistle": {"dispatcher"},
     "sign_for": _HANDLERS,
     "return_not_our_duty": _HANDLERS,
@@ -289,7 +291,7 @@ def test_allowed_actions_examples():
         "record_contact",
         "supervise",
     ]
-    assert allowed_actions("filed", {"hotline_operator"}) == []
+    assert allowed_actions("filed", {"hotline_operator"}) == ["dispatch"]  # on a 12345 order
     assert allowed_actions("in_progress", {"hotline_operator"}) == ["record_contact"]
     assert allowed_actions("closed", {"resident"}) == ["rate"]
     assert allowed_actions("evaluated", {"resident"}) == []

@@ -16,6 +16,9 @@ roles count on a given case:
 - the reporter holds the resident role on their own case (anonymous reporters rate with
   their rating key, see `case_transition(rating_key=...)`).
 
+A hotline operator takes the dispatcher's intake steps (accept, file, dispatch) on a 12345
+order only where the district configures it (`operator_dispatches`).
+
 Rating (评价/回访) has its own rule, `rating_roles`: on a case from a public channel only the
 reporter rates; on any other case only a hotline operator, as a callback (回访).
 
@@ -98,6 +101,23 @@ def acts_for_unit(
     return unit_area_path.startswith(scope_path)
 
 
+# The dispatcher's intake steps a hotline operator takes on a 12345 order when the district
+# lets the operator dispatch (`operator_dispatches`); the table names the operator for them.
+OPERATOR_DISPATCH_ACTIONS = frozenset({Action.ACCEPT, Action.FILE, Action.DISPATCH})
+
+
+def operator_dispatches(case: Case) -> bool:
+    """Whether the hotline operator accepts, files and dispatches `case` themselves (within
+    their area scope): only a 12345 order, and only with `GRIDLINK_HOTLINE_DISPATCH=operator`;
+    otherwise the order waits in the dispatcher's queue. The one rule behind both
+    `case_allowed_actions` and `case_transition` (through `case_roles`)."""
+    from django.conf import settings
+
+    from gridlink.cases.models import Channel
+
+    return case.channel == Channel.HOTLINE and settings.GRIDLINK_HOTLINE_DISPATCH == "operator"
+
+
 def case_roles(actor: AnyUser | None, case: Case, action: str | None = None) -> set[str]:
     """The roles `actor` holds on `case`, for `action` (None: for viewing)."""
     if actor is None or not actor.is_authenticated or not actor.is_active:
@@ -126,6 +146,8 @@ def case_roles(actor: AnyUser | None, case: Case, action: str | None = None) -> 
             roles.add(role)
     if action == Action.RATE:
         roles = rating_roles(case, roles)
+    if action in OPERATOR_DISPATCH_ACTIONS and not operator_dispatches(case):
+        roles.discard(Role.HOTLINE_OPERATOR)
     return roles
 
 

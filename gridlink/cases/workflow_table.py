@@ -162,6 +162,9 @@ _DECIDE = frozenset({R.DISPATCHER, R.DEPT_HEAD})
 _EXT_ASKED = frozenset({S.EXTENSION_REQUESTED, S.EXTENSION_ENDORSED})
 _SUS_ASKED = frozenset({S.SUSPENSION_REQUESTED, S.SUSPENSION_ENDORSED})
 _DISPATCH = frozenset({R.DISPATCHER})
+# Also the hotline operator, on a 12345 order where the district lets them dispatch it
+# (`GRIDLINK_HOTLINE_DISPATCH`, see `permissions.operator_dispatches`).
+_DISPATCH_12345 = _DISPATCH | {R.HOTLINE_OPERATOR}
 _REASON = frozenset({"reason"})
 
 # States a supervisor may put under supervision: every open one.
@@ -171,14 +174,14 @@ _WITH_UNIT = _OPEN - {S.REPORTED, S.ACCEPTED, S.FILED, S.RETURNED}
 
 TRANSITIONS: tuple[Transition, ...] = (
     # 1 collect → 2 file
-    Transition(A.ACCEPT, frozenset({S.REPORTED}), S.ACCEPTED, _DISPATCH,
+    Transition(A.ACCEPT, frozenset({S.REPORTED}), S.ACCEPTED, _DISPATCH_12345,
                "受理上报", "Accept the report (verify on site if needed)"),
     Transition(A.INVALIDATE, frozenset({S.REPORTED, S.ACCEPTED}), S.INVALID, _DISPATCH,
                "不予受理", "Close the report as invalid, with a reason", requires=_REASON),
     Transition(A.MERGE, frozenset({S.REPORTED, S.ACCEPTED, S.FILED}), S.MERGED, _DISPATCH,
                "合并到主案卷", "Merge a duplicate into its parent case",
                requires=frozenset({"parent_case_id"})),
-    Transition(A.FILE, frozenset({S.ACCEPTED}), S.FILED, _DISPATCH,
+    Transition(A.FILE, frozenset({S.ACCEPTED}), S.FILED, _DISPATCH_12345,
                "立案", "File the case (its filing condition is met)"),
     Transition(A.FILE_DIRECTLY, frozenset({S.REPORTED}), S.FILED, frozenset({R.GRID_WORKER}),
                "网格员直接立案", "A grid worker files their own patrol report"),
@@ -188,7 +191,7 @@ TRANSITIONS: tuple[Transition, ...] = (
                requires=frozenset({"evidence"})),
     # 3 dispatch
     Transition(A.DISPATCH, frozenset({S.FILED, S.RETURNED, S.ESCALATED}), S.DISPATCHED,
-               _DISPATCH, "派遣", "Dispatch to one responsible unit",
+               _DISPATCH_12345, "派遣", "Dispatch to one responsible unit",
                requires=frozenset({"unit_id"}), starts_deadline="sign_for"),
     Transition(A.WHISTLE, frozenset({S.FILED, S.RETURNED, S.ESCALATED}), S.DISPATCHED,
                _DISPATCH, "吹哨报到", "Summon several departments: one lead, co-handlers",

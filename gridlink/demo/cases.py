@@ -42,6 +42,7 @@ from gridlink.cases.models import (
 )
 from gridlink.cases.routing import route_for
 from gridlink.cases.selectors import taxonomy_current
+from gridlink.cases.services.hotline import HotlineOrder, hotline_order_enter
 from gridlink.cases.services.intake import Report, case_create, photo_upload
 from gridlink.cases.services.joint import task_complete, task_rate, task_report_in
 from gridlink.cases.services.transitions import case_transition
@@ -345,12 +346,8 @@ class _Seeder:
         if channel == Channel.GRID_PATROL:
             actor = self.staff.need(Role.GRID_WORKER, grid)
             report.photo_keys = [photo_upload(actor=actor, upload=self._png()).key]
-        elif channel == Channel.HOTLINE:
-            actor = self.staff.need(Role.HOTLINE_OPERATOR, grid)
-            report.external_number = f"12345-{rng.randrange(10**8):08d}"
-            report.reporter_name, report.reporter_phone = self._person(), random_mobile(rng)
-            if "hotline_order_no" in report.attributes:
-                report.attributes["hotline_order_no"] = report.external_number
+        elif channel == Channel.HOTLINE:  # entered as the operator's entry page enters it
+            return self._hotline(report, building)
         elif channel in (Channel.HIGHER_AUTHORITY, Channel.SENSOR, Channel.MEDIA):
             actor = self.staff.need(Role.DISPATCHER, grid)
             report.external_number = {
@@ -365,6 +362,26 @@ class _Seeder:
         case = created.case
         if created.rating_key:
             self.rating_keys[case.pk] = created.rating_key
+        self.places[case.pk] = building
+        return case
+
+    def _hotline(self, report: Report, building: Building) -> Case:
+        """A 12345 order through `hotline_order_enter`, the service of the entry page (the
+        order number, entered once, also fills the `hotline_order_no` attribute)."""
+        rng, grid = self.rng, building.grid
+        order = HotlineOrder(
+            order_number=f"12345-{rng.randrange(10**8):08d}",
+            category_code=report.category_code,
+            description=report.description,
+            caller_name=self._person(),
+            caller_phone=random_mobile(rng),
+            lat=report.lat,
+            lon=report.lon,
+            address=report.address,
+            attributes={k: v for k, v in report.attributes.items() if k != "hotline_order_no"},
+        )
+        operator = self.staff.need(Role.HOTLINE_OPERATOR, grid)
+        case = hotline_order_enter(actor=operator, order=order, now=self.at)
         self.places[case.pk] = building
         return case
 

@@ -10,6 +10,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from gridlink.cases.models import Card, CategoryAttribute, Channel, Datatype, Satisfaction
+from gridlink.cases.services.hotline import HotlineOrder
 from gridlink.cases.services.intake import Report
 from gridlink.cases.workflow import Action, State
 from gridlink.web.forms import WebForm
@@ -162,6 +163,84 @@ class PatrolForm(ReportForm):
         super().__init__(*args, **kwargs)
         for name in ("anonymous", "reporter_name", "reporter_phone", "reporter_email", "title"):
             del self.fields[name]
+
+
+class HotlineForm(ReportForm):
+    """A 12345 work order taken down by the hotline operator (热线工单录入). The order number
+    is entered once: it fills the sub-class's `hotline_order_no` attribute too."""
+
+    order_number = forms.CharField(
+        label=_("12345 order number"),
+        max_length=64,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    caller_name = forms.CharField(label=_("Caller's name"), required=False, max_length=50)
+    caller_phone = forms.CharField(
+        label=_("Caller's number"),
+        max_length=20,
+        help_text=_("A mobile number: the callback goes to it."),
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+    )
+
+    channel = Channel.HOTLINE
+    # Filled from the order number, so not asked for again.
+    NUMBER_ATTRIBUTE = "hotline_order_no"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.attributes = [a for a in self.attributes if a.code != self.NUMBER_ATTRIBUTE]
+        self.fields.pop(ATTRIBUTE_PREFIX + self.NUMBER_ATTRIBUTE, None)
+        for name in ("anonymous", "reporter_name", "reporter_phone", "reporter_email", "title",
+                     "photos"):  # fmt: skip
+            del self.fields[name]
+
+    def order(self) -> HotlineOrder:
+        data = self.cleaned_data
+        return HotlineOrder(
+            order_number=data.get("order_number") or "",
+            category_code=data.get("category_code") or "",
+            description=data.get("description") or "",
+            caller_name=data.get("caller_name") or "",
+            caller_phone=data.get("caller_phone") or "",
+            lat=data.get("lat"),
+            lon=data.get("lon"),
+            address=data.get("address") or "",
+            attributes=self.attribute_values(),
+        )
+
+    def service_field(self, name: str | None) -> str | None:
+        renamed = {"external_number": "order_number", "reporter_name": "caller_name",
+                   "reporter_phone": "caller_phone",
+                   f"attributes.{self.NUMBER_ATTRIBUTE}": "order_number"}  # fmt: skip
+        return super().service_field(renamed.get(name or "", name))
+
+
+class CallbackForm(WebForm):
+    """The operator's callback (回访): what the reporter said when called back."""
+
+    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    satisfaction = forms.ChoiceField(
+        label=_("Satisfaction the reporter stated"),
+        choices=Satisfaction.choices,
+        widget=forms.RadioSelect,
+    )
+    solved = forms.TypedChoiceField(
+        label=_("Solved, in the reporter's words?"),
+        choices=[("yes", _("Yes")), ("no", _("No"))],
+        coerce=lambda v: v == "yes",
+        widget=forms.RadioSelect,
+    )
+    comment = forms.CharField(
+        label=_("Notes of the call (optional)"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def inputs(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {"satisfaction": data["satisfaction"], "solved": data["solved"],
+                "comment": data.get("comment") or ""}  # fmt: skip
 
 
 def attribute_field(attribute: CategoryAttribute) -> forms.Field:

@@ -4,6 +4,7 @@ from gridlink.web.views import (
     areas,
     assessment,
     assessment_scores,
+    cases_hotline,
     cases_public,
     cases_queues,
     cases_staff,
@@ -49,6 +50,20 @@ urlpatterns = [
     path("cases/board/", cases_queues.case_board, name="case_board"),
     path("cases/patrol/", cases_queues.case_patrol, name="patrol"),
     path("cases/inbox/", cases_queues.case_inbox, name="case_inbox"),
+    # The hotline operator's pages: entering a 12345 order, the callbacks (回访).
+    path("cases/hotline/", cases_hotline.hotline_entry, name="hotline"),
+    path("cases/hotline/categories/", cases_hotline.hotline_categories, name="hotline_categories"),
+    path(
+        "cases/hotline/categories/<str:code>/",
+        cases_hotline.hotline_category,
+        name="hotline_category",
+    ),
+    path("cases/hotline/callbacks/", cases_hotline.hotline_callbacks, name="hotline_callbacks"),
+    path(
+        "cases/hotline/callbacks/<int:case_id>/",
+        cases_hotline.hotline_callback,
+        name="hotline_callback",
+    ),
     path("cases/<int:case_id>/", cases_staff.case_detail, name="case_detail"),
     path("cases/<int:case_id>/act/<str:action>/", cases_staff.case_act, name="case_act"),
     path(

@@ -94,6 +94,10 @@ class ChannelRule:
     roles: frozenset[str] = frozenset()  # for Caller.STAFF: one of these over the grid
     contact: Contact = Contact.STAFF
     external_number: bool = False  # the other system's order number is required
+    # The order number is entered once: at most one case per number on the channel, and it
+    # fills this attribute where the sub-class has it (e.g. the 12345 work-order number).
+    unique_number: bool = False
+    number_attribute: str = ""
     limit: str = "intake.staff"  # the rate limit (gridlink.core.ratelimit.LIMITS)
 
 
@@ -107,7 +111,11 @@ CHANNEL_RULES: dict[str, ChannelRule] = {
     ),
     Channel.GRID_PATROL: ChannelRule(Caller.STAFF, frozenset({Role.GRID_WORKER})),
     Channel.HOTLINE: ChannelRule(
-        Caller.STAFF, frozenset({Role.HOTLINE_OPERATOR}), external_number=True
+        Caller.STAFF,
+        frozenset({Role.HOTLINE_OPERATOR}),
+        external_number=True,
+        unique_number=True,
+        number_attribute="hotline_order_no",
     ),
     Channel.HIGHER_AUTHORITY: ChannelRule(
         Caller.STAFF, frozenset({Role.DISPATCHER}), external_number=True
@@ -319,14 +327,45 @@ def _checked(
                    "required")  # fmt: skip
     if len(report.external_number) > 64:
         errors.add("external_number", _("At most 64 characters."), "too_long")
+    number = report.external_number.strip()
+    if (
+        rule.unique_number
+        and number
+        and Case.objects.filter(channel=report.channel, external_number=number).exists()
+    ):
+        errors.add(
+            "external_number",
+            _("A case with this order number was already entered; find it in the work list."),
+            "duplicate",
+        )
     _contact(report, actor, rule, errors)
     grid, building = _location(report, errors)
-    attributes = _attributes(category, report.attributes, errors) if category else {}
+    values = _numbered(report, rule, category, errors)
+    attributes = _attributes(category, values, errors) if category else {}
     errors.raise_if_any()
     if category is None or grid is None or report.lat is None or report.lon is None:
         raise DomainError(_("The report is incomplete."))  # unreachable: errors raised above
     _channel_permission(report.channel, rule, actor, grid)
     return category, grid, building, attributes
+
+
+def _numbered(
+    report: Report, rule: ChannelRule, category: Category | None, errors: _Errors
+) -> dict[str, Any]:
+    """The attribute values, with the order number filled into `rule.number_attribute` where
+    the sub-class has that attribute (entered once); a different value there is refused."""
+    code, number = rule.number_attribute, report.external_number.strip()
+    if not (code and number and category is not None and isinstance(report.attributes, dict)):
+        return report.attributes
+    values = dict(report.attributes)
+    if not CategoryAttribute.objects.filter(category=category, code=code).exists():
+        return values
+    given = values.get(code)
+    if given not in (None, "") and str(given).strip() != number:
+        errors.add(f"attributes.{code}", _("This is the order number: it must match it."),
+                   "mismatch")  # fmt: skip
+    values[code] = number
+    return values
 
 
 def _category(code: str, errors: _Errors) -> Category | None:

@@ -94,6 +94,11 @@ def case_links(user: User) -> list[dict[str, str]]:
                       "label": _("Dispatcher console")})  # fmt: skip
     if Role.GRID_WORKER in held:
         links.append({"key": "patrol", "url": reverse("web:patrol"), "label": _("Patrol")})
+    if Role.HOTLINE_OPERATOR in held:
+        links.append({"key": "hotline", "url": reverse("web:hotline"),
+                      "label": _("12345 work order")})  # fmt: skip
+        links.append({"key": "callbacks", "url": reverse("web:hotline_callbacks"),
+                      "label": _("Callbacks")})  # fmt: skip
     if held & DEPARTMENT_ROLES:
         links.append({"key": "inbox", "url": reverse("web:case_inbox"),
                       "label": _("Department inbox")})  # fmt: skip
