@@ -217,8 +217,8 @@ def _grouped(
     """Σ of `metrics` per `by`: over the period's days, or (no period) every day to `end`."""
     if period is not None:
         rows = rows.filter(day__gte=period.start, day__lte=period.end)
-    else:
-        rows = rows.filter(day__lte=end)
+    else:  # the stocks: only rows where a spell opened or closed (a partial index)
+        rows = rows.filter(Q(overdue_start__gt=0) | Q(overdue_end__gt=0), day__lte=end)
     return rows.values(by).annotate(**{m: Sum(m) for m in metrics}).order_by()
 
 

@@ -129,6 +129,13 @@ class IndicatorDay(models.Model):
         indexes = [
             # Reads of a department, an office or a person (all grids), and of the district.
             models.Index(fields=["unit", "category", "day"], name="indicator_day_unit_day"),
+            # The stock (overdue at period end) sums every day up to the end: only the rows
+            # where an overdue spell opened or closed, a small share of them.
+            models.Index(
+                fields=["unit", "category", "grid", "day"],
+                name="indicator_day_overdue",
+                condition=models.Q(overdue_start__gt=0) | models.Q(overdue_end__gt=0),
+            ),
         ]
 
     def __str__(self) -> str:
