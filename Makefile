@@ -72,6 +72,7 @@ test: lint typecheck pytest
 bench: setup
 	$(BIN)/python bench/locate.py
 	$(BIN)/python bench/worktime.py
+	$(BIN)/python bench/intake_concurrency.py
 
 # Needs PostgreSQL (its own database gridlink_bench on 127.0.0.1; --database-url to change)
 # and minutes of loading:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import io
+from collections import defaultdict
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,8 +21,8 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gridlink.assessment.models import METRICS, CaseFacts, IndicatorDay
-from gridlink.assessment.rollups import rollups_rebuild
+from gridlink.assessment.models import AREA, METRICS, CaseFacts, IndicatorDay
+from gridlink.assessment.rollups import rollups_rebuild, unit_table, with_totals
 from gridlink.cases.models import Case, CasePhoto, CaseTask, TaskState
 from gridlink.cases.services.deadlines import deadline_sweep
 from gridlink.cases.services.intake import Report, case_create
@@ -29,9 +30,11 @@ from gridlink.cases.services.joint import task_complete
 from gridlink.cases.services.transitions import case_transition
 from gridlink.cases.workflow import Action, transition_for
 from gridlink.core.errors import DomainError
+from gridlink.geo.models import Area, Level
 from tests.cases_support import A11, CATEGORY, build_world
 
 SH = ZoneInfo("Asia/Shanghai")
+A21 = {"lat": 35.95, "lon": 120.05}  # grid A2-1: the same street as A1-1, another community
 START = dt.datetime(2026, 9, 28, 9, 0, tzinfo=SH)  # a make-up working Sunday before National Day
 
 
@@ -46,12 +49,31 @@ def _table() -> dict[str, int]:
     for r in IndicatorDay.objects.all():
         for m in METRICS:
             if getattr(r, m):
-                rows[f"{r.unit}|{r.category}|{r.day}|{m}"] = getattr(r, m)
+                rows[f"{r.unit}|{r.grid_id}|{r.category}|{r.day}|{m}"] = getattr(r, m)
     return rows
 
 
 def _facts() -> dict[int, list]:
     return {f.case_id: f.contributions for f in CaseFacts.objects.all()}
+
+
+def _units_from_facts() -> dict[tuple[str, str, str, str], int]:
+    """What a table of one row per unit (every area its own row) would hold: the sum of every
+    case's contributions, with the category-ALL totals."""
+    out: dict[tuple[str, str, str, str], int] = defaultdict(int)
+    for f in CaseFacts.objects.all():
+        own = {(u, c, d, m): v for u, c, d, m, v in f.contributions}
+        for key, value in with_totals(own).items():
+            out[key] += value
+    return {k: v for k, v in out.items() if v}
+
+
+def _leaf_only() -> None:
+    """Every row is a grid's row; no area above a grid has a row of its own."""
+    grids = set(Area.objects.filter(level=Level.GRID).values_list("pk", flat=True))
+    for unit, grid_id in IndicatorDay.objects.values_list("unit", "grid_id"):
+        assert grid_id in grids
+        assert unit == AREA or not unit.startswith("area"), unit
 
 
 def _photo(n: int) -> str:
@@ -101,9 +123,14 @@ def test_incremental_rollups_equal_a_rebuild(world, history):
         _run(world, history)
         incremental, facts = _table(), _facts()
         assert incremental  # something was counted
+        _leaf_only()
+        # The leaf rows summed up the area tree are exactly the per-unit table of before.
+        units = unit_table()
+        assert units == _units_from_facts()
         rollups_rebuild()
         assert _table() == incremental
         assert _facts() == facts
+        assert unit_table() == units
         transaction.set_rollback(True)
 
 
@@ -118,9 +145,10 @@ def _run(world, history) -> None:
                 deadline_sweep(now=now)
                 continue
             if which >= len(cases):
+                where = (A11, A21)[len(cases) % 2]  # two grids: the areas above sum both
                 created = case_create(actor=None, report=Report(
                     channel="resident_web", category_code=CATEGORY, description=f"垃圾{pick}",
-                    anonymous=True, **A11))  # fmt: skip
+                    anonymous=True, **where))  # fmt: skip
                 cases.append(created.case)
                 continue
             case = Case.objects.get(pk=cases[which].pk)

@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 
 from gridlink.assessment.indicators import INDICATORS, indicator_value
 from gridlink.assessment.models import METRICS, CaseFacts, IndicatorDay
-from gridlink.assessment.rollups import rollups_rebuild
+from gridlink.assessment.rollups import rollups_rebuild, unit_table
 from gridlink.assessment.selectors import counter_sums, period_parse, unit_parse
 from gridlink.cases.models import Case, CaseEvent, CasePhoto, CaseTask, TaskState
 from gridlink.cases.services.deadlines import deadline_sweep
@@ -334,18 +334,16 @@ def _table() -> dict[str, int]:
     for r in IndicatorDay.objects.all():
         for m in METRICS:
             if getattr(r, m):
-                rows[f"{r.unit}|{r.category}|{r.day}|{m}"] = getattr(r, m)
+                rows[f"{r.unit}|{r.grid_id}|{r.category}|{r.day}|{m}"] = getattr(r, m)
     return rows
 
 
 def _rates_within_bounds() -> int:
     """Every rate of every unit and category, per day, per month and over everything."""
     sums: dict[tuple[str, str, str], Counter[str]] = defaultdict(Counter)
-    for r in IndicatorDay.objects.all():
-        for period in (r.day.isoformat(), r.day.isoformat()[:7], "all"):
-            bucket = sums[(r.unit, r.category, period)]
-            for m in METRICS:
-                bucket[m] += getattr(r, m)
+    for (unit, category, day, metric), value in unit_table().items():
+        for period in (day, day[:7], "all"):
+            sums[(unit, category, period)][metric] += value
     checked = 0
     for key, bucket in sums.items():
         for indicator in INDICATORS:

@@ -36,7 +36,7 @@ from gridlink.assessment.schemes import (
     schemes_ensure_defaults,
 )
 from gridlink.assessment.scorecards import period_previous, scorecard_compute
-from gridlink.assessment.selectors import period_parse, unit_parse
+from gridlink.assessment.selectors import period_parse, unit_parse, unit_rows
 from gridlink.cases.models import Case, CasePhoto
 from gridlink.cases.services.intake import Report, case_create
 from gridlink.cases.services.transitions import case_transition
@@ -325,7 +325,7 @@ def test_api_bulletin_in_three_formats(world, october):
 
 
 def _area_sum(street, metric: str) -> int:
-    rows = IndicatorDay.objects.filter(unit=f"area:{street.pk}", category="")
+    rows = unit_rows(unit_parse(f"area:{street.code}"))
     return int(rows.aggregate(n=Sum(metric))["n"] or 0)
 
 
@@ -353,11 +353,12 @@ def test_approved_exemption_retracts_the_case(world, october):
     actions = set(AuditEvent.objects.values_list("action", flat=True))
     assert {"assessment.exemption_requested", "assessment.exemption_reviewed"} <= actions
     # A rebuild from the case log agrees.
-    before = list(IndicatorDay.objects.order_by("unit", "category", "day").values())
+    order = ("unit", "category", "grid", "day")
+    before = list(IndicatorDay.objects.order_by(*order).values())
     rollups_rebuild()
-    after = list(IndicatorDay.objects.order_by("unit", "category", "day").values())
+    after = list(IndicatorDay.objects.order_by(*order).values())
     assert [{k: v for k, v in r.items() if k != "id"} for r in before if any(
-        v for k, v in r.items() if k not in ("id", "unit", "category", "day"))] == [
+        v for k, v in r.items() if k not in ("id", "unit", "category", "grid_id", "day"))] == [
         {k: v for k, v in r.items() if k != "id"} for r in after]  # fmt: skip
 
 

@@ -18,7 +18,7 @@ from django.db.models import Max, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from gridlink.assessment.models import METRICS, CaseFacts, Exemption, IndicatorDay, Scheme
+from gridlink.assessment.models import METRICS, CaseFacts, Exemption, Scheme
 from gridlink.assessment.schemes import SUPERVISION_METRICS
 from gridlink.assessment.scorecards import (
     Scorecard,
@@ -30,7 +30,7 @@ from gridlink.assessment.scorecards import (
     supervision_counts,
     unit_score,
 )
-from gridlink.assessment.selectors import Period, Unit
+from gridlink.assessment.selectors import Period, Unit, unit_rows
 from gridlink.bulletins.data import Bulletin, MapArea, RankRow, TrendSeries
 
 UNITS_LABEL = {"street": "街道", "community": "社区", "grid": "网格", "department": "部门"}
@@ -41,10 +41,12 @@ def _monthly_sums(unit: Unit, months: list[dt.date]) -> dict[dt.date, dict[str, 
     """Counter sums of each month (stocks as running totals to the month's end)."""
     first, after = months[0], _month_add(months[-1], 1)
     rows = (
-        IndicatorDay.objects.filter(unit=unit.key, category="", day__gte=first, day__lt=after)
+        unit_rows(unit)
+        .filter(day__gte=first, day__lt=after)
         .annotate(month=TruncMonth("day"))
         .values("month")
         .annotate(**{m: Sum(m) for m in METRICS})
+        .order_by()
     )
     by_month: dict[dt.date, dict[str, int]] = defaultdict(dict)
     for values in rows:
@@ -52,8 +54,10 @@ def _monthly_sums(unit: Unit, months: list[dt.date]) -> dict[dt.date, dict[str, 
         month = row["month"]
         month = month.date() if isinstance(month, dt.datetime) else month
         by_month[month] = {m: int(row[m] or 0) for m in METRICS}
-    before = IndicatorDay.objects.filter(unit=unit.key, category="", day__lt=first).aggregate(
-        overdue_start=Sum("overdue_start"), overdue_end=Sum("overdue_end")
+    before = (
+        unit_rows(unit)
+        .filter(day__lt=first)
+        .aggregate(overdue_start=Sum("overdue_start"), overdue_end=Sum("overdue_end"))
     )
     running = {k: int(v or 0) for k, v in before.items()}
     out = {}

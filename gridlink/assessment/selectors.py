@@ -13,13 +13,13 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 
 from gridlink.accounts.permissions import area_roles, department_roles
 from gridlink.accounts.roles import DEPARTMENT_ROLES, Role
 from gridlink.assessment.indicators import BY_KEY, INDICATORS, Indicator, Value, indicator_value
-from gridlink.assessment.models import METRICS, IndicatorDay
+from gridlink.assessment.models import AREA, METRICS, IndicatorDay
 from gridlink.core.errors import DomainError, NotPermitted
 from gridlink.geo.models import Area, Department
 
@@ -155,34 +155,71 @@ def _rows(category: str) -> Any:
     return IndicatorDay.objects.filter(category__startswith=category.upper()).exclude(category="")
 
 
+def unit_rows(unit: Unit, *, category: str = "") -> Any:
+    """The leaf rows whose sum is `unit`'s counters: for an area, the `AREA` rows of every
+    grid under it (its `path` is a prefix of theirs); for any other unit, its rows in every
+    grid."""
+    rows = _rows(category)
+    if unit.kind == "area" and unit.area is not None:
+        return rows.filter(unit=AREA, grid__path__startswith=unit.area.path)
+    return rows.filter(unit=unit.key)
+
+
 def counter_sums(unit: Unit, period: Period, *, category: str = "") -> dict[str, int]:
     """Σ of every counter over the period, plus the stocks' running totals to its end."""
     return counter_sums_many([unit], period, category=category)[unit.key]
 
 
+STOCKS = ("overdue_start", "overdue_end")
+FLOWS = tuple(m for m in METRICS if m not in STOCKS)
+
+
 def counter_sums_many(
     units: list[Unit], period: Period, *, category: str = ""
 ) -> dict[str, dict[str, int]]:
-    """`counter_sums` of many units at once: two grouped queries, whatever their number."""
-    keys = [u.key for u in units]
-    rows = _rows(category).filter(unit__in=keys)
-    sums: dict[str, dict[str, int]] = {k: dict.fromkeys(METRICS, 0) for k in keys}
-    flows = (
-        rows.filter(day__gte=period.start, day__lte=period.end)
-        .values("unit")
-        .annotate(**{m: Sum(m) for m in METRICS})
-    )
-    for row in flows:
-        sums[row["unit"]].update({m: int(row[m] or 0) for m in METRICS})
-    stocks = (
-        rows.filter(day__lte=period.end)
-        .values("unit")
-        .annotate(overdue_start=Sum("overdue_start"), overdue_end=Sum("overdue_end"))
-    )
-    for row in stocks:
-        sums[row["unit"]]["overdue_start"] = int(row["overdue_start"] or 0)
-        sums[row["unit"]]["overdue_end"] = int(row["overdue_end"] or 0)
+    """`counter_sums` of many units at once, whatever their number: two grouped queries for
+    the responsible units and persons (by unit), two for the areas (by grid, over the grids
+    under any of them; each grid's sums are then added to every asked-for area on its path)."""
+    sums: dict[str, dict[str, int]] = {u.key: dict.fromkeys(METRICS, 0) for u in units}
+    areas = [u for u in units if u.kind == "area" and u.area is not None]
+    others = [u.key for u in units if u.kind != "area" or u.area is None]
+    rows = _rows(category)
+    if others:
+        by_unit = rows.filter(unit__in=others)
+        for row in _grouped(by_unit, "unit", period, FLOWS):
+            sums[row["unit"]].update({m: int(row[m] or 0) for m in FLOWS})
+        for row in _grouped(by_unit, "unit", None, STOCKS, end=period.end):
+            sums[row["unit"]].update({m: int(row[m] or 0) for m in STOCKS})
+    if areas:
+        # The fewest path prefixes that cover every asked-for area (a district's scorecard:
+        # one), so the grids are selected by a handful of LIKE 'prefix%' terms.
+        paths = sorted({u.area.path for u in areas if u.area is not None})
+        roots = [p for i, p in enumerate(paths) if not any(p.startswith(q) for q in paths[:i])]
+        under = Q()
+        for prefix in roots:
+            under |= Q(grid__path__startswith=prefix)
+        by_grid = rows.filter(under, unit=AREA)
+        wanted = {f"area:{u.area.pk}" for u in areas if u.area is not None}
+        for metrics, flows in ((FLOWS, period), (STOCKS, None)):
+            for row in _grouped(by_grid, "grid__path", flows, metrics, end=period.end):
+                for pk in row["grid__path"].strip("/").split("/"):
+                    key = f"area:{pk}"
+                    if key in wanted:
+                        target = sums[key]
+                        for m in metrics:
+                            target[m] += int(row[m] or 0)
     return sums
+
+
+def _grouped(
+    rows: Any, by: str, period: Period | None, metrics: tuple[str, ...], *, end: Any = None
+) -> Any:
+    """Σ of `metrics` per `by`: over the period's days, or (no period) every day to `end`."""
+    if period is not None:
+        rows = rows.filter(day__gte=period.start, day__lte=period.end)
+    else:  # the stocks: only rows where a spell opened or closed (a partial index)
+        rows = rows.filter(Q(overdue_start__gt=0) | Q(overdue_end__gt=0), day__lte=end)
+    return rows.values(by).annotate(**{m: Sum(m) for m in metrics}).order_by()
 
 
 def indicator_values(

@@ -1,7 +1,7 @@
 """The assessment app's models: rollups of the case log (`rollup.py`), the rule numbers
 behind them (`rules.py`) and assessment schemes, scorecards and exemptions (`scheme.py`)."""
 
-from gridlink.assessment.models.rollup import METRICS, CaseFacts, IndicatorDay
+from gridlink.assessment.models.rollup import AREA, METRICS, CaseFacts, IndicatorDay
 from gridlink.assessment.models.rules import IndicatorRules
 from gridlink.assessment.models.scheme import (
     Bonus,
@@ -14,6 +14,7 @@ from gridlink.assessment.models.scheme import (
 )
 
 __all__ = [
+    "AREA",
     "METRICS",
     "Bonus",
     "CaseFacts",
