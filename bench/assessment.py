@@ -14,18 +14,22 @@ for another; the database is created if missing and migrated). Loads, once:
   reopened; cases reported lately are still open. Each case's timeline is a series of
   `CaseEvent` rows with the snapshots the services would write;
 - the rollups, computed by the real `gridlink.assessment.facts.case_contributions` from each
-  case's timeline as it is generated and written to `IndicatorDay` with COPY (cases are
-  generated in time order, so a unit-day is final once the generator has passed it).
-  `CaseFacts` (the drill-down store) is not written; don't record new events on this
-  database.
+  case's timeline as it is generated and laid out by the real `rollups.leaf_rows` (one
+  `IndicatorDay` row per unit × grid × sub-class × day: the grid's own `area` row, and the
+  office, department and person rows split by the case's grid; no rows for the areas above
+  a grid), written with COPY (cases are generated in time order, so a leaf row is final once
+  the generator has passed its day); and each case's `CaseFacts`, as `rollups_rebuild` writes
+  them, so a rebuild gives the same rows.
 
-A second run reuses a database already loaded with N cases (`--reload` starts over). Then it
-times, after a warm-up, `--reps` runs each of: every indicator (`indicator_values`) of a
-random street and of the whole district, over last month and over the 12 months up to its
-end; the monthly scorecards of every unit (`scorecards.scorecard_compute`: streets,
-communities and grids by the urban-management scheme, departments by the hotline scheme);
-every indicator of every street, community, grid and department one unit at a time; and the
-same from two GROUP BY queries. Prints p50/p95/max, row counts, sizes and the EXPLAIN
+A second run reuses a database already loaded with N cases by this layout (`--reload` starts
+over). Then it times, after a warm-up, `--reps` runs each of: every indicator
+(`indicator_values`) of a random grid, a random street and the whole district, over last
+month and over the 12 months up to its end (an area is summed from its grids' rows at read
+time, `selectors.counter_sums_many`); the monthly scorecards of every unit
+(`scorecards.scorecard_compute`: streets, communities and grids by the urban-management
+scheme, departments by the hotline scheme); every indicator of every street, community, grid
+and department one unit at a time; and the same from one grouped read (`counter_sums_many`
+of them all). Prints p50/p95/max, row counts, sizes and the EXPLAIN
 ANALYZE of the district's 12-month sums. Prints numbers; asserts nothing.
 """
 
@@ -53,6 +57,9 @@ SEED = 1
 MONTHS = 13
 BATCH = 10_000
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+# How the loader lays the rollups out; a database loaded by another layout is loaded anew.
+# "leaf": IndicatorDay per unit × grid × sub-class × day, with CaseFacts (migration 0005).
+LAYOUT = "leaf"
 WORKDAY_HOURS = 7.5  # DEFAULT_SESSIONS: 08:30–12:00, 13:30–17:30
 
 # Relative frequency of a sub-class: by default handling level and urgency, then a few
@@ -167,10 +174,10 @@ def database_prepare(url: str, cases: int, reload: bool) -> bool:
         if exists and not reload:
             with psycopg.connect(psycopg.conninfo.make_conninfo(**info, dbname=name)) as db:
                 try:
-                    row = db.execute("SELECT value FROM bench_meta WHERE key = 'cases'").fetchone()
+                    meta = dict(db.execute("SELECT key, value FROM bench_meta").fetchall())
                 except psycopg.errors.UndefinedTable:
-                    row = None
-            if row and int(row[0]) == cases:
+                    meta = {}
+            if meta.get("cases") == str(cases) and meta.get("layout") == LAYOUT:
                 return True
         if exists:
             conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
@@ -741,8 +748,9 @@ def load(n_cases: int) -> None:
     from tqdm import tqdm
 
     from gridlink.assessment.facts import CaseInfo, EventInfo, case_contributions
-    from gridlink.assessment.models import METRICS, IndicatorDay
-    from gridlink.assessment.rollups import with_totals
+    from gridlink.assessment.models import METRICS, CaseFacts, IndicatorDay
+    from gridlink.assessment.rollups import LeafKey, _as_rows, leaf_rows
+    from gridlink.assessment.rules import rulebook
     from gridlink.cases.models import Case, CaseEvent
     from gridlink.cases.services import SHIPPED_TAXONOMY, taxonomy_load
     from gridlink.core.worktime import current_calendar
@@ -760,6 +768,7 @@ def load(n_cases: int) -> None:
     rng = random.Random(SEED)
     d = District(rng)
     cal = current_calendar()
+    rules = rulebook()
     np_rng = np.random.default_rng(SEED)
     times = arrivals(n_cases, first, now.date(), cal, np_rng)
     times = times[times < now.timestamp()]
@@ -769,20 +778,21 @@ def load(n_cases: int) -> None:
     channel_w = np.array(list(CHANNELS.values()), dtype=float)
     channels = np_rng.choice(len(channel_names), size=len(times), p=channel_w / channel_w.sum())
 
-    cases, events = Table(Case), Table(CaseEvent)
+    cases, events, facts = Table(Case), Table(CaseEvent), Table(CaseFacts)
     metric_index = {m: i for i, m in enumerate(METRICS)}
-    rollup: dict[tuple[str, str, str], list[int]] = {}
-    rollup_columns = ["unit", "category", "day", *METRICS]
-    written = {"cases": 0, "events": 0, "rollups": 0}
+    # The leaf rows, as `rollups.leaf_rows` keys them: (unit, grid, category, ISO day).
+    rollup: dict[LeafKey, list[int]] = {}
+    rollup_columns = ["unit", "grid_id", "category", "day", *METRICS]
+    written = {"cases": 0, "events": 0, "facts": 0, "rollups": 0}
     timing = defaultdict(float)
 
     def flush_rollups(before_day: str | None) -> None:
-        done = [k for k in rollup if before_day is None or k[2] < before_day]
+        done = sorted(k for k in rollup if before_day is None or k[3] < before_day)
         if not done:
             return
         lines = [
-            f"{u}\t{c}\t{day}\t" + "\t".join(map(str, rollup.pop((u, c, day))))
-            for u, c, day in done
+            f"{u}\t{g}\t{c}\t{day}\t" + "\t".join(map(str, rollup.pop((u, g, c, day))))
+            for u, g, c, day in done
         ]
         _copy(IndicatorDay._meta.db_table, rollup_columns, "\n".join(lines) + "\n")
         written["rollups"] += len(lines)
@@ -791,6 +801,7 @@ def load(n_cases: int) -> None:
         t0 = time.perf_counter()
         written["cases"] += cases.flush()
         written["events"] += events.flush()
+        written["facts"] += facts.flush()
         flush_rollups(before_day)
         timing["copy"] += time.perf_counter() - t0
 
@@ -841,13 +852,25 @@ def load(n_cases: int) -> None:
                 )
             )
         t2 = time.perf_counter()
-        own = case_contributions(CaseInfo(cat["code"], d.chain[grid]), infos, cal)
-        for (unit, category, day, metric), value in with_totals(own).items():
-            key = (unit, category, day)
+        # As `rollups.rollups_rebuild` does it: the case has no reporter (not contactable)
+        # and no exemption; its contributions go to the leaf rows of its grid, and to its
+        # `CaseFacts` (so a rebuild or a later event on this database gives the same rows).
+        own = case_contributions(CaseInfo(cat["code"], d.chain[grid]), infos, cal, rules)
+        for key, changes in leaf_rows(own, grid).items():
             counters = rollup.get(key)
             if counters is None:
                 counters = rollup[key] = [0] * len(METRICS)
-            counters[metric_index[metric]] += value
+            for metric, value in changes.items():
+                counters[metric_index[metric]] += value
+        facts.add(
+            {
+                "id": i + 1,
+                "case_id": i + 1,
+                "grid_id": grid,
+                "contributions": _as_rows(own),
+                "computed_at": now,
+            }
+        )
         t3 = time.perf_counter()
         timing["simulate"] += t1 - t0
         timing["rows"] += t2 - t1
@@ -864,7 +887,7 @@ def load(n_cases: int) -> None:
     load_seconds = time.perf_counter() - t_load
     with connection.cursor() as cursor:
         cursor.execute("SET session_replication_role = origin")
-        for model in (Case, CaseEvent):
+        for model in (Case, CaseEvent, CaseFacts):
             table = model._meta.db_table
             cursor.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
@@ -872,7 +895,7 @@ def load(n_cases: int) -> None:
             )
     t0 = time.perf_counter()
     with connection.cursor() as cursor:
-        for model in (IndicatorDay, Case, CaseEvent):
+        for model in (IndicatorDay, CaseFacts, Case, CaseEvent):
             cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")
         cursor.execute("CREATE TABLE IF NOT EXISTS bench_meta (key text PRIMARY KEY, value text)")
         cursor.execute(
@@ -881,13 +904,19 @@ def load(n_cases: int) -> None:
             [str(n_cases)],
         )
         cursor.execute(
+            "INSERT INTO bench_meta VALUES ('layout', %s) ON CONFLICT (key) DO UPDATE "
+            "SET value = EXCLUDED.value",
+            [LAYOUT],
+        )
+        cursor.execute(
             "INSERT INTO bench_meta VALUES ('loaded_at', %s) ON CONFLICT (key) DO "
             "UPDATE SET value = EXCLUDED.value",
             [now.isoformat()],
         )
     print(
         f"generated and wrote {written['cases']:,} cases, {written['events']:,} events, "
-        f"{written['rollups']:,} rollup rows in {load_seconds:.0f} s "
+        f"{written['facts']:,} case facts, {written['rollups']:,} rollup rows "
+        f"in {load_seconds:.0f} s "
         f"({written['cases'] / load_seconds:,.0f} cases/s): simulate {timing['simulate']:.0f} s, "
         f"rows {timing['rows']:.0f} s, contributions {timing['contributions']:.0f} s, "
         f"COPY {timing['copy']:.0f} s; VACUUM ANALYZE {time.perf_counter() - t0:.0f} s"
@@ -969,45 +998,26 @@ def periods() -> tuple[Any, Any]:
 
 
 def grouped_sums(month: Any, units: list[str]) -> None:
-    """The alternative to one `counter_sums` per unit: two GROUP BY queries for all units."""
-    from django.db.models import Sum
-
+    """The alternative to one `counter_sums` per unit: `selectors.counter_sums_many`, the
+    grouped read the scorecards use (by unit for departments, by grid for the areas, whose
+    sums are then added up every grid's path), then every formula."""
     from gridlink.assessment.indicators import INDICATORS, indicator_value
-    from gridlink.assessment.models import METRICS, IndicatorDay
-    from gridlink.assessment.selectors import unit_parse
+    from gridlink.assessment.selectors import counter_sums_many, unit_parse
 
-    keys = [unit_parse(u).key for u in units]
-    print(f"the same {len(keys):,} units' monthly indicators from two GROUP BY unit queries:")
+    parsed = [unit_parse(u) for u in units]
+    print(
+        f"the same {len(parsed):,} units' monthly indicators from grouped queries "
+        "(counter_sums_many):"
+    )
     for run in (1, 2):
         t0 = time.perf_counter()
-        rows = IndicatorDay.objects.filter(unit__in=keys, category="")
-        flows = {
-            r.pop("unit"): r
-            for r in rows.filter(day__gte=month.start, day__lte=month.end)
-            .values("unit")
-            .annotate(**{m: Sum(m) for m in METRICS})
-        }
+        sums = counter_sums_many(parsed, month)
         t1 = time.perf_counter()
-        stocks = {
-            r.pop("unit"): r
-            for r in rows.filter(day__lte=month.end)
-            .values("unit")
-            .annotate(overdue_start=Sum("overdue_start"), overdue_end=Sum("overdue_end"))
-        }
-        t2 = time.perf_counter()
-        for key in keys:
-            sums = {m: int(v or 0) for m, v in flows.get(key, {}).items()}
-            sums = {m: sums.get(m, 0) for m in METRICS}
-            stock = stocks.get(key, {})
-            sums["overdue_start"] = int(stock.get("overdue_start") or 0)
-            sums["overdue_end"] = int(stock.get("overdue_end") or 0)
+        for unit in parsed:
             for indicator in INDICATORS:
-                indicator_value(indicator, sums)
-        t3 = time.perf_counter()
-        print(
-            f"  run {run}: {t3 - t0:.2f} s (month sums {t1 - t0:.2f} s, running stocks "
-            f"{t2 - t1:.2f} s, formulas {t3 - t2:.2f} s)"
-        )
+                indicator_value(indicator, sums[unit.key])
+        t2 = time.perf_counter()
+        print(f"  run {run}: {t2 - t0:.2f} s (sums {t1 - t0:.2f} s, formulas {t2 - t1:.2f} s)")
 
 
 def measure(reps: int) -> None:
@@ -1022,6 +1032,7 @@ def measure(reps: int) -> None:
     month, year = periods()
     rng = random.Random(SEED)
     streets = list(Area.objects.filter(level=Level.STREET).values_list("code", flat=True))
+    grids = list(Area.objects.filter(level=Level.GRID).values_list("code", flat=True))
     district = Area.objects.get(level=Level.DISTRICT).code
 
     with connection.cursor() as cursor:
@@ -1042,6 +1053,9 @@ def measure(reps: int) -> None:
     )
     print(f"periods: month {month.start}–{month.end}, year {year.start}–{year.end}")
 
+    def grid(period: Any) -> Callable[[], object]:
+        return lambda: indicator_values(unit_parse(f"area:{rng.choice(grids)}"), period)
+
     def street(period: Any) -> Callable[[], object]:
         return lambda: indicator_values(unit_parse(f"area:{rng.choice(streets)}"), period)
 
@@ -1049,8 +1063,10 @@ def measure(reps: int) -> None:
         return lambda: indicator_values(unit_parse(f"area:{district}"), period)
 
     print(f"indicator queries (every indicator, unit_parse + indicator_values), {reps} runs:")
+    timed("a random grid, one month", grid(month), reps)
     timed("a random street, one month", street(month), reps)
     timed("the district, one month", whole(month), reps)
+    timed("a random grid, 12 months", grid(year), reps)
     timed("a random street, 12 months", street(year), reps)
     timed("the district, 12 months", whole(year), reps)
 
