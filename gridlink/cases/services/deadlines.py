@@ -1,23 +1,20 @@
-"""Deadlines on a case, and the sweep that hands out yellow and red cards.
+"""Deadlines on a case: stage clocks, their recomputation and the card a case should carry.
 
 A case has at most one running stage clock (sign for, handle, verify; see the `starts_deadline`
 column of the transition table). Its deadline is always recomputed from what is stored on the
 case — the stage start, the sub-class's allowance, the approved extension and the
 suspensions — with `gridlink.core.worktime.deadline_for`, so a corrected calendar corrects
-every open deadline. The rules are written out in docs/workflow.md ("Deadlines").
+every open deadline. The rules are written out in docs/workflow.md ("Deadlines"). The sweep
+that hands out the cards is `services/sweep.py`; this module imports no other service.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Q
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gridlink.cases.models import Card, Case, DeadlineUnit
@@ -138,105 +135,3 @@ def card_due(case: Case, now: dt.datetime) -> str:
     if case.yellow_at is not None and now >= case.yellow_at and case.card != Card.RED:
         return Card.YELLOW
     return case.card
-
-
-# --- The sweep --------------------------------------------------------------------------------
-
-
-@dataclass
-class SweepResult:
-    yellow: int = 0
-    red: int = 0
-    escalated: int = 0
-    supervised: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return {"yellow": self.yellow, "red": self.red, "escalated": self.escalated,
-                "supervised": self.supervised}  # fmt: skip
-
-
-def deadline_sweep(*, now: dt.datetime | None = None, limit: int = 1000) -> SweepResult:
-    """Hand out yellow and red cards and apply the overdue policy, one case per transaction.
-
-    Idempotent: a card is only ever raised (none → yellow → red) within a stage, and the
-    escalation that follows a red card starts a new stage with a later deadline; so a second
-    run at the same moment finds nothing to do. The policy (`GRIDLINK_OVERDUE_POLICY`):
-    `escalate` moves an overdue case one rung up the ladder when its state allows escalation
-    and it is not at the top — otherwise, and under `supervise`, it is put under supervision
-    (a supervision order with reason `overdue`, see `effects.supervise_automatically`).
-    """
-    now = now or timezone.now()
-    cal = current_calendar()
-    result = SweepResult()
-    due = (
-        Case.objects.open()
-        .filter(deadline_at__isnull=False, suspended_at__isnull=True)
-        .filter(
-            Q(deadline_at__lte=now, card__in=[Card.NONE, Card.YELLOW])
-            | Q(yellow_at__lte=now, card=Card.NONE)
-        )
-        .order_by("deadline_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-    for case_id in list(due):
-        outcome = _sweep_one(case_id, now, cal)
-        for name in outcome:
-            setattr(result, name, getattr(result, name) + 1)
-    return result
-
-
-def _sweep_one(case_id: int, now: dt.datetime, cal: WorkCalendar) -> list[str]:
-    from gridlink.cases.services.events import event_record
-    from gridlink.cases.services.transitions import case_transition
-    from gridlink.cases.workflow import Action
-
-    done: list[str] = []
-    with transaction.atomic():
-        case = (
-            Case.objects.select_for_update(of=("self",))
-            .select_related("grid", "category", "unit_department", "unit_area")
-            .filter(pk=case_id)
-            .first()
-        )
-        if case is None or not case.is_open:
-            return done
-        card = card_due(case, now)
-        if card == case.card:
-            return done
-        case.card = card
-        case.version += 1
-        case.save(update_fields=["card", "version", "updated_at"])
-        data = {"stage": case.stage, "deadline_at": case.deadline_at.isoformat()
-                if case.deadline_at else None}  # fmt: skip
-        event_record(case=case, kind=f"{card}_card", actor=None, actor_role="system", at=now,
-                     data=data, public=False)  # fmt: skip
-        done.append(str(card))
-        if card != Card.RED:
-            return done
-        policy = settings.GRIDLINK_OVERDUE_POLICY
-        reason = _("Overdue: the %(stage)s deadline has passed.") % {"stage": case.stage}
-        if policy == "escalate" and _may_escalate(case):
-            case_transition(actor=None, case_id=case.pk, action=Action.ESCALATE, version=None,
-                            inputs={"reason": reason}, system=True, now=now,
-                            calendar=cal)  # fmt: skip
-            done.append("escalated")
-        elif not case.supervised:
-            from gridlink.cases.services.effects import supervise_automatically
-            from gridlink.cases.services.supervision_hook import Trigger
-
-            supervise_automatically(case, trigger=Trigger.OVERDUE, reason=reason, now=now,
-                                    calendar=cal)  # fmt: skip
-            done.append("supervised")
-    return done
-
-
-def _may_escalate(case: Case) -> bool:
-    from gridlink.cases.services.effects import ladder_up
-    from gridlink.cases.workflow import Action, transition_for
-
-    try:
-        transition_for(case.state, Action.ESCALATE)
-        ladder_up(case)
-    except DomainError:
-        return False
-    return True
