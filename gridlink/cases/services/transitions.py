@@ -20,7 +20,7 @@ Rules beyond the table (SPEC §3), all here:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
@@ -175,7 +175,7 @@ def acting_role(actor: User | None, case: Case, t: Transition, *, by_code: bool)
     return pick_role(allowed)
 
 
-def pick_role(allowed: set[str]) -> str:
+def pick_role(allowed: Collection[str]) -> str:
     """The one role of `allowed` an action is taken in (`ROLE_ORDER`)."""
     return next(r for r in ROLE_ORDER if r in allowed)
 
