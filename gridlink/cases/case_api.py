@@ -171,6 +171,8 @@ def _task_out(t: CaseTask) -> dict[str, Any]:
         "reported_in_at": _iso(t.reported_in_at),
         "reported_in_late": t.reported_in_late,
         "deadline_at": t.deadline_at.isoformat(),
+        "own_deadline": t.own_deadline,
+        "card": t.card,
         "done_at": _iso(t.done_at),
         "result": t.result,
         "rating": t.rating,

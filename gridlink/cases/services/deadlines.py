@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from gridlink.cases.models import Card, Case, DeadlineUnit
+from gridlink.cases.models import Card, Case, CaseTask, DeadlineUnit
 from gridlink.core.errors import DomainError
 from gridlink.core.worktime import WorkCalendar, current_calendar, deadline_for, yellow_at
 
@@ -111,12 +111,15 @@ def deadline_recompute(
         suspensions=stops,
         calendar=cal,
     )
-    warn = yellow_at(
-        deadline_at=case.deadline_at, warn_days=settings.GRIDLINK_YELLOW_CARD_DAYS, calendar=cal
-    )
-    # An allowance shorter than the warning window warns halfway instead of at once.
-    start = case.stage_started_at
-    case.yellow_at = warn if warn > start else start + (case.deadline_at - start) / 2
+    case.yellow_at = warn_at(case.stage_started_at, case.deadline_at, cal)
+
+
+def warn_at(start: dt.datetime, deadline: dt.datetime, cal: WorkCalendar) -> dt.datetime:
+    """When the yellow card is due for a clock from `start` to `deadline`: the warning window
+    before the deadline; an allowance shorter than the window warns halfway instead."""
+    warn = yellow_at(deadline_at=deadline, warn_days=settings.GRIDLINK_YELLOW_CARD_DAYS,
+                     calendar=cal)  # fmt: skip
+    return warn if warn > start else start + (deadline - start) / 2
 
 
 def suspension_end(case: Case, now: dt.datetime) -> None:
@@ -135,3 +138,60 @@ def card_due(case: Case, now: dt.datetime) -> str:
     if case.yellow_at is not None and now >= case.yellow_at and case.card != Card.RED:
         return Card.YELLOW
     return case.card
+
+
+# --- Joint-handling tasks (吹哨报到): each task's own clock ----------------------------------
+
+
+def parse_allowance(raw: Any, *, field: str) -> tuple[int, str]:
+    """'3d' → (3, working_days); '8h' → (8, working_hours) — a co-handler's own allowance."""
+    match = _DURATION.match(str(raw)) if isinstance(raw, str | int) else None
+    if match is None:
+        raise DomainError(
+            _("Give the time as working days or hours, e.g. '3d' or '8h'."),
+            code="invalid_duration",
+            field=field,
+        )
+    unit = DeadlineUnit.WORKING_DAYS if match.group(2) == "d" else DeadlineUnit.WORKING_HOURS
+    return int(match.group(1)), unit
+
+
+def task_deadline_set(
+    task: CaseTask, case: Case, *, now: dt.datetime, calendar: WorkCalendar | None = None
+) -> None:
+    """Set `task.deadline_at` and `yellow_at` (no write): its own allowance from
+    `deadline_start`, with the case's suspensions since then added, or else the lead's handle
+    deadline (the case's). A moved deadline takes the card back off."""
+    cal = calendar or current_calendar()
+    start = task.deadline_start or now
+    if task.deadline_amount is not None:
+        stops = [
+            (dt.datetime.fromisoformat(a), dt.datetime.fromisoformat(b))
+            for a, b in case.suspensions
+            if dt.datetime.fromisoformat(b) > start
+        ]
+        if case.suspended_at is not None:
+            stops.append((case.suspended_at, max(now, case.suspended_at)))
+        hours_unit = task.deadline_unit == DeadlineUnit.WORKING_HOURS
+        deadline = deadline_for(
+            start_at=start,
+            hours=task.deadline_amount if hours_unit else None,
+            days=None if hours_unit else task.deadline_amount,
+            suspensions=stops,
+            calendar=cal,
+        )
+    else:
+        deadline = case.deadline_at or task.deadline_at
+    if task.deadline_at != deadline:
+        task.card = Card.NONE
+    task.deadline_at = deadline
+    task.yellow_at = warn_at(start, deadline, cal) if deadline > start else deadline
+
+
+def task_card_due(task: CaseTask, now: dt.datetime) -> str:
+    """The card an open task should carry at `now` (never downgrades)."""
+    if now >= task.deadline_at:
+        return Card.RED
+    if task.yellow_at is not None and now >= task.yellow_at and task.card != Card.RED:
+        return Card.YELLOW
+    return task.card

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gridlink.accounts.roles import Role
@@ -34,9 +35,11 @@ from gridlink.cases.permissions import case_roles
 from gridlink.cases.routing import route_for
 from gridlink.cases.services.deadlines import (
     deadline_recompute,
+    parse_allowance,
     parse_duration,
     stage_start,
     suspension_end,
+    task_deadline_set,
 )
 from gridlink.cases.services.events import event_record
 from gridlink.cases.services.guards import top_of_ladder
@@ -333,18 +336,59 @@ def _whistle(step: Step) -> None:
     report_in_due = step.now + dt.timedelta(minutes=settings.GRIDLINK_REPORT_IN_MINUTES)
     stage_start(case, "handle", step.now, step.calendar)
     handle_deadline = case.deadline_at or step.now
-    CaseTask.objects.bulk_create(
-        CaseTask(
-            case=case,
-            department=departments[i],
-            is_lead=i == lead_id,
-            instructions=str(instructions.get(str(i), ""))[:1000],
-            report_in_due_at=report_in_due,
-            deadline_at=handle_deadline,
-        )
-        for i in ids
-    )
+    own = _own_allowances(step.inputs.get("task_deadlines"), ids=ids, lead_id=lead_id)
+    tasks = []
+    for i in ids:
+        amount, unit = own.get(i, (None, ""))
+        task = CaseTask(case=case, department=departments[i], is_lead=i == lead_id,
+                        instructions=str(instructions.get(str(i), ""))[:1000],
+                        report_in_due_at=report_in_due, deadline_at=handle_deadline,
+                        deadline_start=step.now, deadline_amount=amount,
+                        deadline_unit=unit)  # fmt: skip
+        task_deadline_set(task, case, now=step.now, calendar=step.calendar)
+        if task.deadline_at > handle_deadline:
+            raise DomainError(
+                _("A co-handler's deadline (%(due)s) may not be later than the lead's handle "
+                  "deadline (%(lead)s).")
+                % {"due": _local(task.deadline_at), "lead": _local(handle_deadline)},
+                code="after_lead_deadline",
+                field=f"task_deadlines.{i}",
+            )  # fmt: skip
+        tasks.append(task)
+    CaseTask.objects.bulk_create(tasks)
     step.data.update(departments=ids, lead=lead_id, report_in_due_at=report_in_due.isoformat())
+    if own:
+        step.data["task_deadlines"] = {
+            str(t.department_id): t.deadline_at.isoformat() for t in tasks if t.own_deadline
+        }
+
+
+def _local(at: dt.datetime) -> str:
+    return timezone.localtime(at).strftime("%Y-%m-%d %H:%M")
+
+
+def _own_allowances(raw: Any, *, ids: list[int], lead_id: int) -> dict[int, tuple[int, str]]:
+    """`task_deadlines`: co-handler department id → its own working time ("3d", "8h")."""
+    if raw in (None, ""):
+        return {}
+    if not isinstance(raw, dict):
+        raise DomainError(
+            _("'task_deadlines' maps co-handling department ids to working time, e.g. '3d'."),
+            field="task_deadlines",
+        )
+    out: dict[int, tuple[int, str]] = {}
+    for key, value in raw.items():
+        name = f"task_deadlines.{key}"
+        dept = int(key) if str(key).isdigit() else None
+        if dept is None or dept not in ids or dept == lead_id:
+            raise DomainError(
+                _("Only a summoned co-handling department (not the lead) gets its own "
+                  "deadline."),
+                code="not_a_co_handler",
+                field=name[:60],
+            )  # fmt: skip
+        out[dept] = parse_allowance(value, field=name)
+    return out
 
 
 def _sign_for(step: Step) -> None:
@@ -382,7 +426,7 @@ def _approve_extension(step: Step) -> None:
     case.requested_extension = ""
     before = case.deadline_at
     deadline_recompute(case, now=step.now, calendar=step.calendar)
-    _tasks_follow_deadline(case)
+    _tasks_follow_deadline(case, now=step.now, calendar=step.calendar)
     case.card = ""
     step.data.update(
         duration=f"{amount}{'d' if unit == 'working_days' else 'h'}",
@@ -391,12 +435,14 @@ def _approve_extension(step: Step) -> None:
     )
 
 
-def _tasks_follow_deadline(case: Case) -> None:
-    """Joint handling: open tasks share the case's handle deadline as it moves."""
+def _tasks_follow_deadline(case: Case, *, now: dt.datetime, calendar: WorkCalendar | None) -> None:
+    """Joint handling: open tasks without their own deadline share the case's handle deadline
+    as it moves; a task's own deadline adds the case's suspensions."""
     if case.whistled and case.stage == "handle" and case.deadline_at is not None:
-        CaseTask.objects.filter(case=case).exclude(state=TaskState.DONE).update(
-            deadline_at=case.deadline_at
-        )
+        fields = ["deadline_at", "yellow_at", "card"]
+        for task in CaseTask.objects.filter(case=case).exclude(state=TaskState.DONE):
+            task_deadline_set(task, case, now=now, calendar=calendar)
+            task.save(update_fields=fields)
 
 
 def _deny_extension(step: Step) -> None:
@@ -411,7 +457,7 @@ def _resume(step: Step) -> None:
     case = step.case
     suspension_end(case, step.now)
     deadline_recompute(case, now=step.now, calendar=step.calendar)
-    _tasks_follow_deadline(case)
+    _tasks_follow_deadline(case, now=step.now, calendar=step.calendar)
     step.data["deadline_at"] = case.deadline_at.isoformat() if case.deadline_at else None
 
 

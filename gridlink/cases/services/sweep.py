@@ -17,8 +17,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from gridlink.cases.models import Card, Case
-from gridlink.cases.services.deadlines import card_due
+from gridlink.cases.models import OPEN_STATES, Card, Case, CaseTask, TaskState
+from gridlink.cases.services.deadlines import card_due, task_card_due
 from gridlink.cases.services.effects import ladder_up
 from gridlink.cases.services.events import event_record
 from gridlink.cases.services.supervision_hook import Trigger
@@ -34,10 +34,13 @@ class SweepResult:
     red: int = 0
     escalated: int = 0
     supervised: int = 0
+    task_yellow: int = 0  # joint-handling tasks: the same cards, per task
+    task_red: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return {"yellow": self.yellow, "red": self.red, "escalated": self.escalated,
-                "supervised": self.supervised}  # fmt: skip
+                "supervised": self.supervised, "task_yellow": self.task_yellow,
+                "task_red": self.task_red}  # fmt: skip
 
 
 def deadline_sweep(*, now: dt.datetime | None = None, limit: int = 1000) -> SweepResult:
@@ -67,7 +70,47 @@ def deadline_sweep(*, now: dt.datetime | None = None, limit: int = 1000) -> Swee
         outcome = _sweep_one(case_id, now, cal)
         for name in outcome:
             setattr(result, name, getattr(result, name) + 1)
+    tasks_due = (
+        CaseTask.objects.filter(case__whistled=True, case__state__in=OPEN_STATES,
+                                case__suspended_at__isnull=True)
+        .exclude(state=TaskState.DONE)
+        .filter(
+            Q(deadline_at__lte=now, card__in=[Card.NONE, Card.YELLOW])
+            | Q(yellow_at__lte=now, card=Card.NONE)
+        )
+        .order_by("deadline_at")
+        .values_list("pk", "case_id")[:limit]
+    )  # fmt: skip
+    for task_id, case_id in list(tasks_due):
+        card = _sweep_task(task_id, case_id, now)
+        if card:
+            setattr(result, f"task_{card}", getattr(result, f"task_{card}") + 1)
     return result
+
+
+def _sweep_task(task_id: int, case_id: int, now: dt.datetime) -> str:
+    """A co-handler's task nearing or past its own deadline gets the case's yellow or red
+    card for the task, with an internal event (`task_yellow_card` / `task_red_card`)."""
+    with transaction.atomic():
+        case = Case.objects.select_for_update(of=("self",)).filter(pk=case_id).first()
+        if case is None or not case.is_open or not case.whistled or case.suspended_at:
+            return ""
+        task = CaseTask.objects.select_related("department").filter(pk=task_id).first()
+        if task is None or task.state == TaskState.DONE:
+            return ""
+        card = task_card_due(task, now)
+        if card == task.card:
+            return ""
+        task.card = card
+        task.save(update_fields=["card"])
+        case.version += 1
+        case.save(update_fields=["version", "updated_at"])
+        data = {"task_id": task.pk, "department_id": task.department_id,
+                "department": task.department.name_zh, "own_deadline": task.own_deadline,
+                "deadline_at": task.deadline_at.isoformat()}  # fmt: skip
+        event_record(case=case, kind=f"task_{card}_card", actor=None, actor_role="system",
+                     actor_unit="", at=now, data=data, public=False)  # fmt: skip
+        return str(card)
 
 
 def _sweep_one(case_id: int, now: dt.datetime, cal: WorkCalendar) -> list[str]:
