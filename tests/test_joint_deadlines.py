@@ -191,3 +191,27 @@ def test_without_own_deadlines_every_task_has_the_leads_and_no_early_card(world)
     assert len({t.deadline_at for t in tasks.values()}) == 1
     assert not any(t.own_deadline for t in tasks.values())
     assert deadline_sweep(now=MONDAY_10 + dt.timedelta(minutes=30)).task_yellow == 0
+
+
+def test_a_suspension_adds_to_an_own_deadline_and_no_card_while_suspended(world):
+    case = _whistled(world)
+    hs = _tasks(case)["HS"]
+    due = hs.deadline_at
+    steps = [
+        ("h_UM", "start_handling", {}, 0),
+        ("h_UM", "request_suspension", {"reason": "等待管线改造"}, 5),
+        ("head_UM", "endorse_suspension", {}, 10),
+        ("district_disp", "approve_suspension", {}, 30),
+    ]
+    for who, action, inputs, minutes in steps:
+        with time_machine.travel(MONDAY_10 + dt.timedelta(minutes=minutes), tick=False):
+            case = case_transition(actor=world.people[who], case_id=case.pk, action=action,
+                                   version=case.version, inputs=inputs)  # fmt: skip
+    assert deadline_sweep(now=due + dt.timedelta(minutes=1)).task_red == 0  # suspended
+    with time_machine.travel(MONDAY_10 + dt.timedelta(minutes=90), tick=False):
+        case_transition(actor=world.people["district_disp"], case_id=case.pk, action="resume",
+                        version=case.version)  # fmt: skip
+    hs.refresh_from_db()
+    expected = deadline_for(start_at=MONDAY_10, hours=2, suspensions=[
+        (MONDAY_10 + dt.timedelta(minutes=30), MONDAY_10 + dt.timedelta(minutes=90))])  # fmt: skip
+    assert hs.deadline_at == expected > due
