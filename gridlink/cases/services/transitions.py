@@ -7,10 +7,11 @@ required inputs and the rules the table leaves to code, applies the action's eff
 the version, restarts or clears the deadline clock, and writes the timeline event and the
 outbox entry. Any refusal raises a `DomainError` before anything is written.
 
-Rules beyond the table (SPEC §3), all here:
-- the verifier is not the handler, and is a grid worker or supervisor of the case's grid;
-- at most one extension per case;
-- a joint-handling case is handled only when every co-task is done (事不完、人不撤);
+Rules beyond the table (SPEC §3): the guards — each defined once in `guards.py` and checked
+here and by `case_allowed_actions` alike (the handler does not verify, the assigned verifier,
+one extension, supervised once, the head's endorsement, co-tasks done, the top of the
+ladder) — and, in the effects:
+- the verifier named is not the handler, and is a grid worker or supervisor of the grid;
 - a failed verification for the third time puts the case under supervision;
 - a dissatisfied rating reopens the case for the same unit; the second one also puts it
   under supervision;
