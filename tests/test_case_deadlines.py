@@ -12,8 +12,8 @@ import time_machine
 from django.core.management import call_command
 
 from gridlink.cases.models import Card, Case, CaseEvent, HandlingLevel
-from gridlink.cases.services.sweep import deadline_sweep
 from gridlink.cases.services.intake import Report, case_create
+from gridlink.cases.services.sweep import deadline_sweep
 from gridlink.cases.services.transitions import case_transition
 from tests.cases_support import A11, CATEGORY, build_world
 

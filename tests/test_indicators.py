@@ -40,9 +40,9 @@ from gridlink.assessment.selectors import (
     unit_parse,
 )
 from gridlink.cases.models import Case, CasePhoto, CaseTask
-from gridlink.cases.services.sweep import deadline_sweep
 from gridlink.cases.services.intake import Report, case_create
 from gridlink.cases.services.joint import task_report_in
+from gridlink.cases.services.sweep import deadline_sweep
 from gridlink.cases.services.transitions import case_transition
 from gridlink.core.worktime import current_calendar
 from tests.cases_support import A11, CATEGORY, build_world
