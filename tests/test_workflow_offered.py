@@ -30,6 +30,7 @@ from gridlink.core.errors import DomainError
 from tests.cases_support import A11, CATEGORY, png_bytes
 from tests.conftest import build_personas, build_tree
 from tests.factories import DepartmentFactory, RoleAssignmentFactory, UserFactory
+from tests.reference_data import ensure_reference_data
 
 S = State
 A = Action
@@ -191,6 +192,7 @@ def _upload() -> str:
 
 
 def _build(tree: Any) -> World:
+    ensure_reference_data()  # after a transactional test's flush
     personas = build_personas(tree)
     people = {
         name: getattr(personas, name)
@@ -318,6 +320,7 @@ SCENARIOS = [
 ]
 
 
+@pytest.mark.django_db
 def test_the_scenarios_reach_every_state(world):
     assert set(SCENARIOS) == set(world.cases)
     reached = set(Case.objects.filter(pk__in=world.cases.values()).values_list("state", flat=True))
