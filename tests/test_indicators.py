@@ -371,7 +371,8 @@ def test_a_suspended_case_never_comes_due_while_suspended(flow):
     case = flow.do(case, "approve_suspension", at(3, 2, 10, 30), "district_disp")
     # Two days later, long past the original deadline: suspended cases get no card.
     assert flow.sweep(at(3, 4, 10, 0)) == {"yellow": 0, "red": 0, "escalated": 0,
-                                           "supervised": 0}  # fmt: skip
+                                           "supervised": 0, "task_yellow": 0,
+                                           "task_red": 0}  # fmt: skip
     assert nvd(DISTRICT, "overdue_count", "2026-03-03")[0] == 0
     assert nvd(DISTRICT, "closing_rate", "2026-03-03")[1] == 0  # not due
     case = flow.do(case, "resume", at(3, 4, 10, 30), "district_disp")
