@@ -183,6 +183,13 @@ class Personas:
 
 @pytest.fixture
 def personas(tree: Tree) -> Personas:
+    return build_personas(tree)
+
+
+def build_personas(tree: Tree) -> Personas:
+    """One user per role over the small tree (the `personas` fixture; module-scoped worlds
+    call it directly)."""
+
     def person(username: str, role: str, **scope) -> object:
         user = UserFactory(username=username)
         RoleAssignmentFactory(user=user, role=role, **scope)

@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 from gridlink.assessment.models import AREA, METRICS, CaseFacts, IndicatorDay
 from gridlink.assessment.rollups import rollups_rebuild, unit_table, with_totals
 from gridlink.cases.models import Case, CasePhoto, CaseTask, TaskState
-from gridlink.cases.services.deadlines import deadline_sweep
 from gridlink.cases.services.intake import Report, case_create
 from gridlink.cases.services.joint import task_complete
+from gridlink.cases.services.sweep import deadline_sweep
 from gridlink.cases.services.transitions import case_transition
 from gridlink.cases.workflow import Action, transition_for
 from gridlink.core.errors import DomainError

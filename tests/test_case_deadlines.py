@@ -12,8 +12,8 @@ import time_machine
 from django.core.management import call_command
 
 from gridlink.cases.models import Card, Case, CaseEvent, HandlingLevel
-from gridlink.cases.services.deadlines import deadline_sweep
 from gridlink.cases.services.intake import Report, case_create
+from gridlink.cases.services.sweep import deadline_sweep
 from gridlink.cases.services.transitions import case_transition
 from tests.cases_support import A11, CATEGORY, build_world
 
@@ -65,7 +65,8 @@ def test_sign_for_deadline_counts_working_hours_and_warns_halfway(world):
 def test_yellow_then_red_then_escalation_and_a_second_run_changes_nothing(world):
     case = _dispatched(world, MONDAY_10)
     assert deadline_sweep(now=MONDAY_10 + dt.timedelta(minutes=10)).as_dict() == {
-        "yellow": 0, "red": 0, "escalated": 0, "supervised": 0}  # fmt: skip
+        "yellow": 0, "red": 0, "escalated": 0, "supervised": 0, "task_yellow": 0,
+        "task_red": 0}  # fmt: skip
     assert deadline_sweep(now=MONDAY_10 + dt.timedelta(minutes=40)).yellow == 1
     assert deadline_sweep(now=MONDAY_10 + dt.timedelta(minutes=40)).as_dict()["yellow"] == 0
     case.refresh_from_db()
@@ -86,7 +87,8 @@ def test_yellow_then_red_then_escalation_and_a_second_run_changes_nothing(world)
 
     snapshot = (case.version, len(_kinds(case)))
     assert deadline_sweep(now=late).as_dict() == {
-        "yellow": 0, "red": 0, "escalated": 0, "supervised": 0}  # fmt: skip
+        "yellow": 0, "red": 0, "escalated": 0, "supervised": 0, "task_yellow": 0,
+        "task_red": 0}  # fmt: skip
     case.refresh_from_db()
     assert (case.version, len(_kinds(case))) == snapshot
 
@@ -99,7 +101,8 @@ def test_overdue_at_the_top_of_the_ladder_is_supervised(world):
     case.refresh_from_db()
     assert case.supervised and case.card == Card.RED
     assert deadline_sweep(now=MONDAY_10 + dt.timedelta(hours=4)).as_dict() == {
-        "yellow": 0, "red": 0, "escalated": 0, "supervised": 0}  # fmt: skip
+        "yellow": 0, "red": 0, "escalated": 0, "supervised": 0, "task_yellow": 0,
+        "task_red": 0}  # fmt: skip
 
 
 def test_supervise_policy(world, settings):

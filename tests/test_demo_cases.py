@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from gridlink.cases.models import Card, Case, CaseEvent, CasePhoto, CaseTask, TaskState
 from gridlink.cases.services import SHIPPED_TAXONOMY, taxonomy_load
-from gridlink.cases.services.deadlines import deadline_sweep
+from gridlink.cases.services.sweep import deadline_sweep
 from gridlink.cases.workflow import State
 from gridlink.core.worktime import add_working_days
 from gridlink.demo.cases import DemoCasesUnavailable, demo_cases_seed

@@ -35,9 +35,9 @@ from gridlink.assessment.models import METRICS, CaseFacts, IndicatorDay
 from gridlink.assessment.rollups import rollups_rebuild, unit_table
 from gridlink.assessment.selectors import counter_sums, period_parse, unit_parse
 from gridlink.cases.models import Case, CaseEvent, CasePhoto, CaseTask, TaskState
-from gridlink.cases.services.deadlines import deadline_sweep
 from gridlink.cases.services.intake import Report, case_create
 from gridlink.cases.services.joint import task_complete, task_report_in
+from gridlink.cases.services.sweep import deadline_sweep
 from gridlink.cases.services.transitions import case_transition
 from gridlink.cases.workflow import Action, transition_for
 from gridlink.core.errors import DomainError

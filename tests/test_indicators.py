@@ -40,9 +40,9 @@ from gridlink.assessment.selectors import (
     unit_parse,
 )
 from gridlink.cases.models import Case, CasePhoto, CaseTask
-from gridlink.cases.services.deadlines import deadline_sweep
 from gridlink.cases.services.intake import Report, case_create
 from gridlink.cases.services.joint import task_report_in
+from gridlink.cases.services.sweep import deadline_sweep
 from gridlink.cases.services.transitions import case_transition
 from gridlink.core.worktime import current_calendar
 from tests.cases_support import A11, CATEGORY, build_world
@@ -371,7 +371,8 @@ def test_a_suspended_case_never_comes_due_while_suspended(flow):
     case = flow.do(case, "approve_suspension", at(3, 2, 10, 30), "district_disp")
     # Two days later, long past the original deadline: suspended cases get no card.
     assert flow.sweep(at(3, 4, 10, 0)) == {"yellow": 0, "red": 0, "escalated": 0,
-                                           "supervised": 0}  # fmt: skip
+                                           "supervised": 0, "task_yellow": 0,
+                                           "task_red": 0}  # fmt: skip
     assert nvd(DISTRICT, "overdue_count", "2026-03-03")[0] == 0
     assert nvd(DISTRICT, "closing_rate", "2026-03-03")[1] == 0  # not due
     case = flow.do(case, "resume", at(3, 4, 10, 30), "district_disp")

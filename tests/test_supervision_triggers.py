@@ -22,8 +22,8 @@ from django.core.management import call_command
 
 from gridlink.accounts.roles import Role
 from gridlink.cases.models import Case, CaseEvent
-from gridlink.cases.services.deadlines import deadline_sweep
 from gridlink.cases.services.intake import Report, case_create, photo_upload
+from gridlink.cases.services.sweep import deadline_sweep
 from gridlink.cases.services.transitions import case_transition
 from gridlink.cases.workflow import Action
 from gridlink.cases.workflow_table import Trigger

@@ -170,6 +170,8 @@ def _task_out(t: CaseTask) -> dict[str, Any]:
         "reported_in_at": _iso(t.reported_in_at),
         "reported_in_late": t.reported_in_late,
         "deadline_at": t.deadline_at.isoformat(),
+        "own_deadline": t.own_deadline,
+        "card": t.card,
         "done_at": _iso(t.done_at),
         "result": t.result,
         "rating": t.rating,
@@ -414,12 +416,10 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
 def case_duplicates(request: HttpRequest, case_id: int) -> list[dict[str, Any]]:
     """Open cases of the same sub-class nearby with similar text (merge candidates)."""
     case = _visible(request, case_id)
-    visible = set(case_list_visible_to(request.user).values_list("pk", flat=True)[:10000])
     return [
         {"id": d.pk, "number": d.number, "title": d.title, "state": d.state,
          "distance_m": getattr(d, "distance_m", None)}
-        for d in duplicates_of(case)
-        if d.pk in visible
+        for d in duplicates_of(case, visible_to=_staff(request))
     ]  # fmt: skip
 
 

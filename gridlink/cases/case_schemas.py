@@ -45,6 +45,8 @@ class ActionIn(Schema):
     comment: str = Field(default="", max_length=2000)
     method: str = Field(default="", max_length=10)  # record_contact: phone, sms, visit, other
     note: str = Field(default="", max_length=500)  # record_contact
+    # whistle: a co-handler's own deadline, department id → working time ("3d", "8h")
+    task_deadlines: dict[str, str] = Field(default={}, max_length=20)
 
 
 class TaskActionIn(Schema):
@@ -90,6 +92,8 @@ class TaskOut(Schema):
     reported_in_at: str | None
     reported_in_late: bool
     deadline_at: str
+    own_deadline: bool  # the dispatcher's own deadline for this co-handler, not the lead's
+    card: str  # "", "yellow" (deadline near) or "red" (overdue), set by the sweep
     done_at: str | None
     result: str
     rating: int | None

@@ -6,8 +6,8 @@ import datetime as dt
 
 from django.tasks import task
 
-from gridlink.cases.services.deadlines import deadline_sweep
 from gridlink.cases.services.intake import photos_purge_unattached
+from gridlink.cases.services.sweep import deadline_sweep
 
 
 @task()

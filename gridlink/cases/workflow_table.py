@@ -157,7 +157,7 @@ R = Role
 _HANDLERS = frozenset({R.DEPT_HANDLER, R.DEPT_HEAD, R.COMMUNITY_STAFF, R.STREET_STAFF})
 _HEAD = frozenset({R.DEPT_HEAD})
 # The dispatcher decides; with two-step approval a department's head endorses first
-# (`GRIDLINK_HEAD_APPROVAL`, see `effects.head_approval_pending`) and may refuse.
+# (`GRIDLINK_HEAD_APPROVAL`, see `services/guards.py`) and may refuse.
 _DECIDE = frozenset({R.DISPATCHER, R.DEPT_HEAD})
 _EXT_ASKED = frozenset({S.EXTENSION_REQUESTED, S.EXTENSION_ENDORSED})
 _SUS_ASKED = frozenset({S.SUSPENSION_REQUESTED, S.SUSPENSION_ENDORSED})

@@ -282,6 +282,13 @@ class CaseTask(models.Model):
     report_in_due_at = models.DateTimeField(_("report in by"))
     reported_in_at = models.DateTimeField(null=True, blank=True)
     deadline_at = models.DateTimeField(_("deadline"))
+    # The task's own allowance from the whistle, set by the dispatcher (working days or
+    # hours; suspensions of the case add to it); none: the lead's handle deadline.
+    deadline_start = models.DateTimeField(null=True, blank=True)
+    deadline_amount = models.PositiveSmallIntegerField(null=True, blank=True)
+    deadline_unit = models.CharField(max_length=16, blank=True)
+    yellow_at = models.DateTimeField(null=True, blank=True)
+    card = models.CharField(_("card"), max_length=8, choices=Card.choices, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
     result = models.TextField(_("result"), blank=True)
     rating = models.PositiveSmallIntegerField(_("participation rating"), null=True, blank=True)
@@ -310,6 +317,11 @@ class CaseTask(models.Model):
     def reported_in_late(self) -> bool:
         at = self.reported_in_at
         return at is not None and at > self.report_in_due_at
+
+    @property
+    def own_deadline(self) -> bool:
+        """The dispatcher gave this co-handler its own deadline (else it is the lead's)."""
+        return self.deadline_amount is not None
 
 
 class PhotoStage(models.TextChoices):

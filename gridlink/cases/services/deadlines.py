@@ -1,26 +1,23 @@
-"""Deadlines on a case, and the sweep that hands out yellow and red cards.
+"""Deadlines on a case: stage clocks, their recomputation and the card a case should carry.
 
 A case has at most one running stage clock (sign for, handle, verify; see the `starts_deadline`
 column of the transition table). Its deadline is always recomputed from what is stored on the
 case — the stage start, the sub-class's allowance, the approved extension and the
 suspensions — with `gridlink.core.worktime.deadline_for`, so a corrected calendar corrects
-every open deadline. The rules are written out in docs/workflow.md ("Deadlines").
+every open deadline. The rules are written out in docs/workflow.md ("Deadlines"). The sweep
+that hands out the cards is `services/sweep.py`; this module imports no other service.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Q
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from gridlink.cases.models import Card, Case, DeadlineUnit
+from gridlink.cases.models import Card, Case, CaseTask, DeadlineUnit
 from gridlink.core.errors import DomainError
 from gridlink.core.worktime import WorkCalendar, current_calendar, deadline_for, yellow_at
 
@@ -114,12 +111,15 @@ def deadline_recompute(
         suspensions=stops,
         calendar=cal,
     )
-    warn = yellow_at(
-        deadline_at=case.deadline_at, warn_days=settings.GRIDLINK_YELLOW_CARD_DAYS, calendar=cal
-    )
-    # An allowance shorter than the warning window warns halfway instead of at once.
-    start = case.stage_started_at
-    case.yellow_at = warn if warn > start else start + (case.deadline_at - start) / 2
+    case.yellow_at = warn_at(case.stage_started_at, case.deadline_at, cal)
+
+
+def warn_at(start: dt.datetime, deadline: dt.datetime, cal: WorkCalendar) -> dt.datetime:
+    """When the yellow card is due for a clock from `start` to `deadline`: the warning window
+    before the deadline; an allowance shorter than the window warns halfway instead."""
+    warn = yellow_at(deadline_at=deadline, warn_days=settings.GRIDLINK_YELLOW_CARD_DAYS,
+                     calendar=cal)  # fmt: skip
+    return warn if warn > start else start + (deadline - start) / 2
 
 
 def suspension_end(case: Case, now: dt.datetime) -> None:
@@ -140,103 +140,58 @@ def card_due(case: Case, now: dt.datetime) -> str:
     return case.card
 
 
-# --- The sweep --------------------------------------------------------------------------------
+# --- Joint-handling tasks (吹哨报到): each task's own clock ----------------------------------
 
 
-@dataclass
-class SweepResult:
-    yellow: int = 0
-    red: int = 0
-    escalated: int = 0
-    supervised: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return {"yellow": self.yellow, "red": self.red, "escalated": self.escalated,
-                "supervised": self.supervised}  # fmt: skip
-
-
-def deadline_sweep(*, now: dt.datetime | None = None, limit: int = 1000) -> SweepResult:
-    """Hand out yellow and red cards and apply the overdue policy, one case per transaction.
-
-    Idempotent: a card is only ever raised (none → yellow → red) within a stage, and the
-    escalation that follows a red card starts a new stage with a later deadline; so a second
-    run at the same moment finds nothing to do. The policy (`GRIDLINK_OVERDUE_POLICY`):
-    `escalate` moves an overdue case one rung up the ladder when its state allows escalation
-    and it is not at the top — otherwise, and under `supervise`, it is put under supervision
-    (a supervision order with reason `overdue`, see `effects.supervise_automatically`).
-    """
-    now = now or timezone.now()
-    cal = current_calendar()
-    result = SweepResult()
-    due = (
-        Case.objects.open()
-        .filter(deadline_at__isnull=False, suspended_at__isnull=True)
-        .filter(
-            Q(deadline_at__lte=now, card__in=[Card.NONE, Card.YELLOW])
-            | Q(yellow_at__lte=now, card=Card.NONE)
+def parse_allowance(raw: Any, *, field: str) -> tuple[int, str]:
+    """'3d' → (3, working_days); '8h' → (8, working_hours) — a co-handler's own allowance."""
+    match = _DURATION.match(str(raw)) if isinstance(raw, str | int) else None
+    if match is None:
+        raise DomainError(
+            _("Give the time as working days or hours, e.g. '3d' or '8h'."),
+            code="invalid_duration",
+            field=field,
         )
-        .order_by("deadline_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-    for case_id in list(due):
-        outcome = _sweep_one(case_id, now, cal)
-        for name in outcome:
-            setattr(result, name, getattr(result, name) + 1)
-    return result
+    unit = DeadlineUnit.WORKING_DAYS if match.group(2) == "d" else DeadlineUnit.WORKING_HOURS
+    return int(match.group(1)), unit
 
 
-def _sweep_one(case_id: int, now: dt.datetime, cal: WorkCalendar) -> list[str]:
-    from gridlink.cases.services.events import event_record
-    from gridlink.cases.services.transitions import case_transition
-    from gridlink.cases.workflow import Action
-
-    done: list[str] = []
-    with transaction.atomic():
-        case = (
-            Case.objects.select_for_update(of=("self",))
-            .select_related("grid", "category", "unit_department", "unit_area")
-            .filter(pk=case_id)
-            .first()
+def task_deadline_set(
+    task: CaseTask, case: Case, *, now: dt.datetime, calendar: WorkCalendar | None = None
+) -> None:
+    """Set `task.deadline_at` and `yellow_at` (no write): its own allowance from
+    `deadline_start`, with the case's suspensions since then added, or else the lead's handle
+    deadline (the case's). A moved deadline takes the card back off."""
+    cal = calendar or current_calendar()
+    start = task.deadline_start or now
+    if task.deadline_amount is not None:
+        stops = [
+            (dt.datetime.fromisoformat(a), dt.datetime.fromisoformat(b))
+            for a, b in case.suspensions
+            if dt.datetime.fromisoformat(b) > start
+        ]
+        if case.suspended_at is not None:
+            stops.append((case.suspended_at, max(now, case.suspended_at)))
+        hours_unit = task.deadline_unit == DeadlineUnit.WORKING_HOURS
+        deadline = deadline_for(
+            start_at=start,
+            hours=task.deadline_amount if hours_unit else None,
+            days=None if hours_unit else task.deadline_amount,
+            suspensions=stops,
+            calendar=cal,
         )
-        if case is None or not case.is_open:
-            return done
-        card = card_due(case, now)
-        if card == case.card:
-            return done
-        case.card = card
-        case.version += 1
-        case.save(update_fields=["card", "version", "updated_at"])
-        data = {"stage": case.stage, "deadline_at": case.deadline_at.isoformat()
-                if case.deadline_at else None}  # fmt: skip
-        event_record(case=case, kind=f"{card}_card", actor=None, actor_role="system", at=now,
-                     data=data, public=False)  # fmt: skip
-        done.append(str(card))
-        if card != Card.RED:
-            return done
-        policy = settings.GRIDLINK_OVERDUE_POLICY
-        reason = _("Overdue: the %(stage)s deadline has passed.") % {"stage": case.stage}
-        if policy == "escalate" and _may_escalate(case):
-            case_transition(actor=None, case_id=case.pk, action=Action.ESCALATE, version=None,
-                            inputs={"reason": reason}, system=True, now=now,
-                            calendar=cal)  # fmt: skip
-            done.append("escalated")
-        elif not case.supervised:
-            from gridlink.cases.services.effects import supervise_automatically
-            from gridlink.cases.services.supervision_hook import Trigger
-
-            supervise_automatically(case, trigger=Trigger.OVERDUE, reason=reason, now=now,
-                                    calendar=cal)  # fmt: skip
-            done.append("supervised")
-    return done
+    else:
+        deadline = case.deadline_at or task.deadline_at
+    if task.deadline_at != deadline:
+        task.card = Card.NONE
+    task.deadline_at = deadline
+    task.yellow_at = warn_at(start, deadline, cal) if deadline > start else deadline
 
 
-def _may_escalate(case: Case) -> bool:
-    from gridlink.cases.services.effects import ladder_up
-    from gridlink.cases.workflow import Action, transition_for
-
-    try:
-        transition_for(case.state, Action.ESCALATE)
-        ladder_up(case)
-    except DomainError:
-        return False
-    return True
+def task_card_due(task: CaseTask, now: dt.datetime) -> str:
+    """The card an open task should carry at `now` (never downgrades)."""
+    if now >= task.deadline_at:
+        return Card.RED
+    if task.yellow_at is not None and now >= task.yellow_at and task.card != Card.RED:
+        return Card.YELLOW
+    return task.card

@@ -12,9 +12,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gridlink.accounts.roles import Role
@@ -34,14 +35,17 @@ from gridlink.cases.permissions import case_roles
 from gridlink.cases.routing import route_for
 from gridlink.cases.services.deadlines import (
     deadline_recompute,
+    parse_allowance,
     parse_duration,
     stage_start,
     suspension_end,
+    task_deadline_set,
 )
 from gridlink.cases.services.events import event_record
+from gridlink.cases.services.guards import top_of_ladder
 from gridlink.cases.services.supervision_hook import ORDER_OPENERS, Trigger
-from gridlink.cases.workflow import Action, State, Transition
-from gridlink.core.errors import DomainError, NotPermitted
+from gridlink.cases.workflow import Action, Transition
+from gridlink.core.errors import DomainError
 from gridlink.core.worktime import WorkCalendar, add_working_days
 from gridlink.geo.models import Area, Department
 
@@ -49,6 +53,20 @@ if TYPE_CHECKING:
     from gridlink.accounts.models import User
 
 LADDER = list(HandlingLevel)
+
+
+class SystemStep(Protocol):
+    """How an effect takes a follow-up transition as the system on the same locked case
+    (`transitions` passes its engine in, so this module does not import it)."""
+
+    def __call__(
+        self,
+        case: Case,
+        action: str,
+        inputs: Mapping[str, Any],
+        now: dt.datetime,
+        calendar: WorkCalendar | None,
+    ) -> Case: ...
 
 
 @dataclass
@@ -62,6 +80,7 @@ class Step:
     inputs: Mapping[str, Any]
     now: dt.datetime
     calendar: WorkCalendar | None
+    apply: SystemStep
     data: dict[str, Any] = field(default_factory=dict)
     photos: list[CasePhoto] = field(default_factory=list)
     public: bool | None = None
@@ -147,14 +166,10 @@ def ladder_up(case: Case) -> tuple[str, Department | None, Area | None]:
     street → district department: the department the routing gives for the category;
     district department → district command centre: the command-centre department.
     """
-    current = case.level or HandlingLevel.GRID
-    index = LADDER.index(HandlingLevel(current))
-    if index + 1 >= len(LADDER):
-        raise DomainError(
-            _("The case is already at the top of the ladder (district command centre)."),
-            code="top_of_ladder",
-            field="action",
-        )
+    refusal = top_of_ladder(case)
+    if refusal is not None:
+        raise refusal
+    index = LADDER.index(HandlingLevel(case.level or HandlingLevel.GRID))
     nxt = LADDER[index + 1]
     if nxt in AREA_UNIT_LEVELS:
         area = _area_at_level(case, AREA_UNIT_LEVELS[nxt])
@@ -321,18 +336,59 @@ def _whistle(step: Step) -> None:
     report_in_due = step.now + dt.timedelta(minutes=settings.GRIDLINK_REPORT_IN_MINUTES)
     stage_start(case, "handle", step.now, step.calendar)
     handle_deadline = case.deadline_at or step.now
-    CaseTask.objects.bulk_create(
-        CaseTask(
-            case=case,
-            department=departments[i],
-            is_lead=i == lead_id,
-            instructions=str(instructions.get(str(i), ""))[:1000],
-            report_in_due_at=report_in_due,
-            deadline_at=handle_deadline,
-        )
-        for i in ids
-    )
+    own = _own_allowances(step.inputs.get("task_deadlines"), ids=ids, lead_id=lead_id)
+    tasks = []
+    for i in ids:
+        amount, unit = own.get(i, (None, ""))
+        task = CaseTask(case=case, department=departments[i], is_lead=i == lead_id,
+                        instructions=str(instructions.get(str(i), ""))[:1000],
+                        report_in_due_at=report_in_due, deadline_at=handle_deadline,
+                        deadline_start=step.now, deadline_amount=amount,
+                        deadline_unit=unit)  # fmt: skip
+        task_deadline_set(task, case, now=step.now, calendar=step.calendar)
+        if task.deadline_at > handle_deadline:
+            raise DomainError(
+                _("A co-handler's deadline (%(due)s) may not be later than the lead's handle "
+                  "deadline (%(lead)s).")
+                % {"due": _local(task.deadline_at), "lead": _local(handle_deadline)},
+                code="after_lead_deadline",
+                field=f"task_deadlines.{i}",
+            )  # fmt: skip
+        tasks.append(task)
+    CaseTask.objects.bulk_create(tasks)
     step.data.update(departments=ids, lead=lead_id, report_in_due_at=report_in_due.isoformat())
+    if own:
+        step.data["task_deadlines"] = {
+            str(t.department_id): t.deadline_at.isoformat() for t in tasks if t.own_deadline
+        }
+
+
+def _local(at: dt.datetime) -> str:
+    return timezone.localtime(at).strftime("%Y-%m-%d %H:%M")
+
+
+def _own_allowances(raw: Any, *, ids: list[int], lead_id: int) -> dict[int, tuple[int, str]]:
+    """`task_deadlines`: co-handler department id → its own working time ("3d", "8h")."""
+    if raw in (None, ""):
+        return {}
+    if not isinstance(raw, dict):
+        raise DomainError(
+            _("'task_deadlines' maps co-handling department ids to working time, e.g. '3d'."),
+            field="task_deadlines",
+        )
+    out: dict[int, tuple[int, str]] = {}
+    for key, value in raw.items():
+        name = f"task_deadlines.{key}"
+        dept = int(key) if str(key).isdigit() else None
+        if dept is None or dept not in ids or dept == lead_id:
+            raise DomainError(
+                _("Only a summoned co-handling department (not the lead) gets its own "
+                  "deadline."),
+                code="not_a_co_handler",
+                field=name[:60],
+            )  # fmt: skip
+        out[dept] = parse_allowance(value, field=name)
+    return out
 
 
 def _sign_for(step: Step) -> None:
@@ -357,19 +413,12 @@ def _escalate(step: Step) -> None:
 
 def _request_extension(step: Step) -> None:
     case = step.case
-    if case.extension_count >= 1:
-        raise DomainError(
-            _("This case has already had its one extension."),
-            code="extension_limit",
-            field="action",
-        )
     amount, unit = parse_duration(step.inputs.get("duration"))
     case.requested_extension = f"{amount}{'d' if unit == 'working_days' else 'h'}"
     step.data["duration"] = case.requested_extension
 
 
 def _approve_extension(step: Step) -> None:
-    _refuse(step)
     case = step.case
     amount, unit = parse_duration(case.requested_extension, field="requested_extension")
     case.extension_amount, case.extension_unit = amount, unit
@@ -377,7 +426,7 @@ def _approve_extension(step: Step) -> None:
     case.requested_extension = ""
     before = case.deadline_at
     deadline_recompute(case, now=step.now, calendar=step.calendar)
-    _tasks_follow_deadline(case)
+    _tasks_follow_deadline(case, now=step.now, calendar=step.calendar)
     case.card = ""
     step.data.update(
         duration=f"{amount}{'d' if unit == 'working_days' else 'h'}",
@@ -386,12 +435,14 @@ def _approve_extension(step: Step) -> None:
     )
 
 
-def _tasks_follow_deadline(case: Case) -> None:
-    """Joint handling: open tasks share the case's handle deadline as it moves."""
+def _tasks_follow_deadline(case: Case, *, now: dt.datetime, calendar: WorkCalendar | None) -> None:
+    """Joint handling: open tasks without their own deadline share the case's handle deadline
+    as it moves; a task's own deadline adds the case's suspensions."""
     if case.whistled and case.stage == "handle" and case.deadline_at is not None:
-        CaseTask.objects.filter(case=case).exclude(state=TaskState.DONE).update(
-            deadline_at=case.deadline_at
-        )
+        fields = ["deadline_at", "yellow_at", "card"]
+        for task in CaseTask.objects.filter(case=case).exclude(state=TaskState.DONE):
+            task_deadline_set(task, case, now=now, calendar=calendar)
+            task.save(update_fields=fields)
 
 
 def _deny_extension(step: Step) -> None:
@@ -399,7 +450,6 @@ def _deny_extension(step: Step) -> None:
 
 
 def _approve_suspension(step: Step) -> None:
-    _refuse(step)
     step.case.suspended_at = step.now
 
 
@@ -407,22 +457,13 @@ def _resume(step: Step) -> None:
     case = step.case
     suspension_end(case, step.now)
     deadline_recompute(case, now=step.now, calendar=step.calendar)
-    _tasks_follow_deadline(case)
+    _tasks_follow_deadline(case, now=step.now, calendar=step.calendar)
     step.data["deadline_at"] = case.deadline_at.isoformat() if case.deadline_at else None
 
 
 def _submit_result(step: Step) -> None:
     case = step.case
-    if case.whistled:
-        open_tasks = CaseTask.objects.filter(case=case, is_lead=False).exclude(state=TaskState.DONE)
-        pending = list(open_tasks.select_related("department"))
-        if pending:
-            raise DomainError(
-                _("Every co-handling department must finish first; still open: %(names)s.")
-                % {"names": ", ".join(t.department.name_zh for t in pending)},
-                code="tasks_open",
-                field="action",
-            )
+    if case.whistled:  # every co-task is done (guard `co_tasks_done`)
         CaseTask.objects.filter(case=case, is_lead=True).update(
             state=TaskState.DONE, done_at=step.now, result=_text(step.inputs, "result")
         )
@@ -456,27 +497,12 @@ def _send_for_verification(step: Step) -> None:
     step.data["verifier_id"] = verifier.pk
 
 
-def _check_verifier(step: Step) -> None:
-    case = step.case
-    if step.role not in (Role.SUPERVISOR, "system") and case.verifier_id not in (
-        None,
-        getattr(step.actor, "pk", None),
-    ):
-        raise NotPermitted(
-            _("Only the assigned verifier or a supervisor may verify this case."),
-            code="not_the_verifier",
-            field="action",
-        )
-
-
 def _verify_pass(step: Step) -> None:
-    _check_verifier(step)
     if step.inputs.get("evidence"):
         _attach(step, step.inputs.get("evidence"), PhotoStage.VERIFY)
 
 
 def _verify_fail(step: Step) -> None:
-    _check_verifier(step)
     case = step.case
     case.verify_fail_count += 1
     if step.inputs.get("evidence"):
@@ -485,9 +511,9 @@ def _verify_fail(step: Step) -> None:
     if case.verify_fail_count >= VERIFY_FAILURES_SUPERVISED and not case.supervised:
         reason = _("Failed verification %(n)s times.") % {"n": case.verify_fail_count}
         step.follow_ups.append(
-            lambda: supervise_automatically(
-                case, trigger=Trigger.VERIFICATION_FAILED, reason=reason, now=step.now,
-                calendar=step.calendar,
+            lambda: supervise_by_system(
+                step.apply, case, trigger=Trigger.VERIFICATION_FAILED, reason=reason,
+                now=step.now, calendar=step.calendar,
             )
         )  # fmt: skip
 
@@ -525,15 +551,12 @@ def _rate(step: Step) -> None:
 def _redo_after_dissatisfaction(step: Step) -> None:
     """Dissatisfied → the same unit handles it again (重办); the second time also 督办."""
     case = step.case
-    from gridlink.cases.services.transitions import _apply
-
     reason = _("The reporter was dissatisfied.")
-    _apply(case=case, actor=None, action=Action.REOPEN, inputs={"reason": reason},
-           system=True, resident_by_code=False, now=step.now, calendar=step.calendar)  # fmt: skip
-    if case.dissatisfied_count >= DISSATISFIED_SUPERVISED and not case.supervised:
-        supervise_automatically(case, trigger=Trigger.DISSATISFIED_TWICE,
-                                reason=_("Dissatisfied twice."), now=step.now,
-                                calendar=step.calendar)  # fmt: skip
+    step.apply(case, Action.REOPEN, {"reason": reason}, step.now, step.calendar)
+    if case.dissatisfied_count >= DISSATISFIED_SUPERVISED:
+        supervise_by_system(step.apply, case, trigger=Trigger.DISSATISFIED_TWICE,
+                            reason=_("Dissatisfied twice."), now=step.now,
+                            calendar=step.calendar)  # fmt: skip
 
 
 # --- Supervision (督办): the one writer of `Case.supervised` -----------------------------------
@@ -542,19 +565,22 @@ DISSATISFIED_SUPERVISED = 2  # SPEC §3: dissatisfied again → supervision orde
 VERIFY_FAILURES_SUPERVISED = 3  # SPEC §3: three or more failures are flagged
 
 
-def supervise_automatically(
-    case: Case, *, trigger: str, reason: str, now: dt.datetime, calendar: WorkCalendar | None
+def supervise_by_system(
+    apply: SystemStep,
+    case: Case,
+    *,
+    trigger: str,
+    reason: str,
+    now: dt.datetime,
+    calendar: WorkCalendar | None,
 ) -> None:
     """An automatic trigger puts `case` (locked, saved) under supervision: the `supervise`
-    transition as the system, whose effect opens the order. A case already supervised keeps
-    the order it has."""
-    from gridlink.cases.services.transitions import _apply
-
+    transition as the system (`apply`), whose effect opens the order. A case already
+    supervised keeps the order it has; a closed one gets none.
+    `transitions.supervise_automatically` is this with the engine filled in."""
     if case.supervised or not case.is_open:
         return
-    _apply(case=case, actor=None, action=Action.SUPERVISE,
-           inputs={"reason": reason, "trigger": trigger}, system=True,
-           resident_by_code=False, now=now, calendar=calendar)  # fmt: skip
+    apply(case, Action.SUPERVISE, {"reason": reason, "trigger": trigger}, now, calendar)
 
 
 CONTACT_METHODS = ("phone", "sms", "visit", "other")
@@ -577,10 +603,6 @@ def _supervise(step: Step) -> None:
     """Set the flag, once, with the order: the one the supervision service has just opened
     (`order_code`), or one opened now through the registered opener."""
     case = step.case
-    if case.supervised:
-        raise DomainError(
-            _("The case is already under supervision."), code="already_supervised", field="action"
-        )
     code = _text(step.inputs, "order_code", limit=20)
     # Only the system names an automatic trigger; a person's action is always manual.
     trigger = str(step.inputs.get("trigger") or Trigger.MANUAL) if step.actor is None else ""
@@ -603,39 +625,6 @@ def _supervise(step: Step) -> None:
                                 calendar=step.calendar)  # fmt: skip
     case.supervised = True
     step.data.update(order=code, trigger=trigger)
-
-
-# --- Two-step approval (部门负责人审核) ---------------------------------------------------------
-
-
-def head_approval_pending(case: Case) -> bool:
-    """With two-step approval (`GRIDLINK_HEAD_APPROVAL`), a request of a department's unit
-    waits for the head's endorsement before the dispatcher may approve it."""
-    return (
-        bool(settings.GRIDLINK_HEAD_APPROVAL)
-        and case.unit_department_id is not None
-        and (case.state in (State.EXTENSION_REQUESTED, State.SUSPENSION_REQUESTED))
-    )
-
-
-def guard_refusal(action: str, case: Case) -> DomainError | None:
-    """The refusal a rule beyond the table gives `action` on `case` now, known without
-    inputs; `case_allowed_actions` and the effects share it."""
-    if action in (Action.APPROVE_EXTENSION, Action.APPROVE_SUSPENSION) and (
-        head_approval_pending(case)
-    ):
-        return DomainError(
-            _("The department head must endorse the request before the dispatcher approves it."),
-            code="head_approval_required",
-            field="action",
-        )
-    return None
-
-
-def _refuse(step: Step) -> None:
-    refusal = guard_refusal(step.transition.action, step.case)
-    if refusal is not None:
-        raise refusal
 
 
 EFFECTS: dict[str, Callable[[Step], None]] = {

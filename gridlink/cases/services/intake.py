@@ -593,14 +593,24 @@ def text_similarity(a: str, b: str) -> float:
     return len(ga & gb) / len(ga | gb)
 
 
-def duplicates_of(case: Case, *, radius_m: float | None = None) -> list[Case]:
+def duplicates_of(
+    case: Case, *, radius_m: float | None = None, visible_to: User | None = None
+) -> list[Case]:
     """Open cases of the same sub-class within the radius and with similar text, nearest
-    first (SPEC §3 "Duplicates")."""
+    first (SPEC §3 "Duplicates"). With `visible_to`, only cases that user may see: the
+    visibility rule is part of the query (`case_visibility_q`), never a list of ids."""
+    from gridlink.cases.permissions import case_visibility_q
+
     radius = float(radius_m if radius_m is not None else settings.GRIDLINK_DUPLICATE_RADIUS_M)
     dlat = radius / 111_320.0
     dlon = radius / (111_320.0 * max(math.cos(math.radians(case.lat)), 0.01))
+    visible = (
+        Case.objects.all()
+        if visible_to is None
+        else Case.objects.filter(case_visibility_q(visible_to))
+    )
     candidates = (
-        Case.objects.open()
+        visible.open()
         .filter(category__code=case.category.code, parent__isnull=True)
         .filter(lat__range=(case.lat - dlat, case.lat + dlat))
         .filter(lon__range=(case.lon - dlon, case.lon + dlon))

@@ -7,10 +7,11 @@ required inputs and the rules the table leaves to code, applies the action's eff
 the version, restarts or clears the deadline clock, and writes the timeline event and the
 outbox entry. Any refusal raises a `DomainError` before anything is written.
 
-Rules beyond the table (SPEC §3), all here:
-- the verifier is not the handler, and is a grid worker or supervisor of the case's grid;
-- at most one extension per case;
-- a joint-handling case is handled only when every co-task is done (事不完、人不撤);
+Rules beyond the table (SPEC §3): the guards — each defined once in `guards.py` and checked
+here and by `case_allowed_actions` alike (the handler does not verify, the assigned verifier,
+one extension, supervised once, the head's endorsement, co-tasks done, the top of the
+ladder) — and, in the effects:
+- the verifier named is not the handler, and is a grid worker or supervisor of the grid;
 - a failed verification for the third time puts the case under supervision;
 - a dissatisfied rating reopens the case for the same unit; the second one also puts it
   under supervision;
@@ -20,7 +21,7 @@ Rules beyond the table (SPEC §3), all here:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
@@ -31,8 +32,9 @@ from gridlink.accounts.roles import Role
 from gridlink.cases.models import Case
 from gridlink.cases.permissions import case_roles
 from gridlink.cases.services.deadlines import stage_clear, stage_start
-from gridlink.cases.services.effects import EFFECTS, Step, guard_refusal
+from gridlink.cases.services.effects import EFFECTS, Step, supervise_by_system
 from gridlink.cases.services.events import event_record
+from gridlink.cases.services.guards import SYSTEM, guard_refusal
 from gridlink.cases.workflow import (
     Action,
     State,
@@ -70,7 +72,6 @@ ROLE_ORDER = [
     Role.HOTLINE_OPERATOR,
     Role.RESIDENT,
 ]
-SYSTEM = "system"
 
 
 class StaleVersion(DomainError):
@@ -172,6 +173,11 @@ def acting_role(actor: User | None, case: Case, t: Transition, *, by_code: bool)
             code="not_permitted",
             field="action",
         )
+    return pick_role(allowed)
+
+
+def pick_role(allowed: Collection[str]) -> str:
+    """The one role of `allowed` an action is taken in (`ROLE_ORDER`)."""
     return next(r for r in ROLE_ORDER if r in allowed)
 
 
@@ -189,13 +195,10 @@ def _apply(
     t = transition_for(case.state, action)
     role = SYSTEM if system else acting_role(actor, case, t, by_code=resident_by_code)
     check_inputs(t, inputs)
-    if t.excludes_handler and actor is not None and actor.pk == case.handled_by_id:
-        raise NotPermitted(
-            _("The handler may not verify their own work; someone else must."),
-            code="verifier_is_handler",
-            field="action",
-        )
-    step = Step(case, t, actor, role, inputs, now, calendar)
+    refusal = guard_refusal(t, case, actor=actor, role=role)
+    if refusal is not None:
+        raise refusal
+    step = Step(case, t, actor, role, inputs, now, calendar, apply=_system_step)
     from_state = case.state
     effect = EFFECTS.get(t.action)
     if effect is not None:
@@ -244,8 +247,8 @@ def _unit_label(actor: User | None, role: str) -> str:
 
 
 def case_allowed_actions(actor: User | None, case: Case) -> list[str]:
-    """The actions `actor` may take on `case` now: the table, their roles on the case and the
-    rules above that can be known without inputs (handler ≠ verifier, one extension)."""
+    """The actions `actor` may take on `case` now: the table, their roles on the case and
+    the guards (`services/guards.py`), which `case_transition` checks the same way."""
     found: list[str] = []
     for action in Action:
         try:
@@ -255,19 +258,29 @@ def case_allowed_actions(actor: User | None, case: Case) -> list[str]:
         roles = case_roles(actor, case, action) & set(t.roles)
         if not roles:
             continue
-        if t.excludes_handler and actor is not None and actor.pk == case.handled_by_id:
-            continue
-        if (
-            t.excludes_handler
-            and case.verifier_id not in (None, getattr(actor, "pk", None))
-            and Role.SUPERVISOR not in roles
-        ):
-            continue  # someone else is the assigned verifier
-        if action == Action.REQUEST_EXTENSION and case.extension_count >= 1:
-            continue
-        if action == Action.SUPERVISE and case.supervised:
-            continue
-        if guard_refusal(action, case) is not None:
+        if guard_refusal(t, case, actor=actor, role=pick_role(roles)) is not None:
             continue
         found.append(str(action))
     return found
+
+
+def _system_step(
+    case: Case,
+    action: str,
+    inputs: Mapping[str, Any],
+    now: dt.datetime,
+    calendar: WorkCalendar | None,
+) -> Case:
+    """A follow-up transition the system takes on the locked `case` (an effect's reopen or
+    supervision), passed to the effects so they need not import this module."""
+    return _apply(case=case, actor=None, action=action, inputs=inputs, system=True,
+                  resident_by_code=False, now=now, calendar=calendar)  # fmt: skip
+
+
+def supervise_automatically(
+    case: Case, *, trigger: str, reason: str, now: dt.datetime, calendar: WorkCalendar | None
+) -> None:
+    """An automatic trigger (the deadline sweep's overdue policy) puts `case` (locked, saved)
+    under supervision: `effects.supervise_by_system` with this module's engine."""
+    supervise_by_system(_system_step, case, trigger=trigger, reason=reason, now=now,
+                        calendar=calendar)  # fmt: skip

@@ -230,8 +230,7 @@ def _choices_for(action: str, case: Case, user: User) -> dict[str, Any]:
     if action == Action.WHISTLE:
         return {"departments": _departments()}
     if action == Action.MERGE:
-        visible = set(case_list_visible_to(user).values_list("pk", flat=True))
-        return {"duplicates": [c for c in duplicates_of(case) if c.pk in visible]}
+        return {"duplicates": duplicates_of(case, visible_to=user)}
     if action == Action.SEND_FOR_VERIFICATION:
         return {"verifiers": eligible_verifiers(case)}
     return {}

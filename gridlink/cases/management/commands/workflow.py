@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 
+from gridlink.cases.services.guards import GUARDS
 from gridlink.cases.workflow import TRANSITIONS, State
 from gridlink.cases.workflow_table import FINAL_STATES, INITIAL_STATE, STATE_ZH
 
@@ -102,6 +103,18 @@ def _render_section() -> str:
             )
             + " |"
         )
+    lines += [
+        "",
+        "Guards (`gridlink/cases/services/guards.py`), the rules beyond the table that need the"
+        " case's data but not the inputs; `case_allowed_actions` and `case_transition` check"
+        " the same ones, in this order:",
+        "",
+        "| Guard | Actions | Rule |",
+        "|---|---|---|",
+    ]
+    for g in GUARDS:
+        actions = ", ".join(f"`{t.action.value}`" for t in TRANSITIONS if g.applies(t))
+        lines.append(f"| `{g.name}` | {actions} | {g.en} |")
     lines.append(END)
     return "\n".join(lines) + "\n"
 
