@@ -311,7 +311,7 @@ def test_a_rule_that_routed_a_case_is_ended_not_deleted(root, personas, tree):
     case = ok(act(disp, case, "file"))  # filing routes it
     assert Case.objects.get(pk=case["id"]).routing_rule_id == rule["id"]
     refused = send(root, "delete", f"{RULES}/{rule['id']}")
-    assert refused.status_code == 409 and "end it" in refused.json()["detail"]
+    assert refused.status_code == 409 and "valid_to" in refused.json()["detail"]
     assert RoutingRule.objects.filter(pk=rule["id"]).exists()
     assert send(root, "delete", f"{RULES}/{unused['id']}").status_code == 204
     assert not RoutingRule.objects.filter(pk=unused["id"]).exists()

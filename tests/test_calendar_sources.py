@@ -188,7 +188,7 @@ def test_the_admin_warns_and_confirms(personas, client):
         )
     )
     client.force_login(admin_user)
-    listing = client.get("/admin/core/calendarday/")
+    listing = client.get("/admin/core/calendarday/", headers={"accept-language": "en"})
     assert listing.status_code == 200
     assert "The 2027 calendar is provisional" in listing.content.decode()
 

@@ -384,7 +384,7 @@ def test_the_demo_district_has_every_routing_target_staffed(demo_district, clien
     # The admin's routing rules page shows the same warning.
     admin = User.objects.get(username="admin")
     client.force_login(admin)
-    page = client.get("/admin/cases/routingrule/")
+    page = client.get("/admin/cases/routingrule/", headers={"accept-language": "en"})
     assert page.status_code == 200
     text = page.content.decode()
     assert "Nobody active can sign for" in text and "-CG) [department]" in text

@@ -386,7 +386,7 @@ def test_the_api_refuses_internal_addresses_naming_the_url(tree):
 
 
 def test_the_admin_form_refuses_internal_addresses(tree):
-    root = Client()
+    root = Client(headers={"accept-language": "en"})
     root.force_login(UserFactory(username="root", is_superuser=True, is_staff=True))
     response = root.post(
         reverse("admin:outbox_webhookendpoint_add"),
