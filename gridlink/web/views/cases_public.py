@@ -54,6 +54,8 @@ EVENT_LABELS = {
     "task_rated": gettext_lazy("A department's participation was rated"),
     "yellow_card": gettext_lazy("Yellow card"),
     "red_card": gettext_lazy("Red card"),
+    "task_yellow_card": gettext_lazy("Yellow card on a co-handler's task"),
+    "task_red_card": gettext_lazy("Red card on a co-handler's task"),
 }
 
 
