@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from django.db import transaction
 from django.test import override_settings
+from pytest_django.plugin import blocking_manager_key
 
 from gridlink.accounts.roles import Role
 from gridlink.geo.locator import locator
@@ -48,11 +49,24 @@ def django_db_setup(django_db_setup, django_db_blocker) -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _reference_data_after_flush(request) -> None:
-    """Transactional tests (live servers, real processes) flush every table when they end;
-    the next one loads the reference data again (a no-op when it is still there)."""
+    """A transactional test (live servers, real processes) starts from the reference data
+    too (a no-op when it is there, as `pytest_runtest_teardown` below puts it back)."""
     if is_transactional(request):
         request.getfixturevalue("transactional_db")
         ensure_reference_data()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """A transactional test's flush empties every table when it ends: put the reference data
+    back at once, so whatever test runs next in this process starts from it — in any file
+    and any order (pytest-xdist runs a file's tests together, so a worker may run ordinary
+    tests after a transactional one)."""
+    yield
+    # After the last test the test databases are gone (and the connection names the real one).
+    if nextitem is not None and is_transactional(item):
+        with item.config.stash[blocking_manager_key].unblock():
+            ensure_reference_data()
 
 
 @pytest.fixture(autouse=True)

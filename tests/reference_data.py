@@ -91,8 +91,9 @@ def logs_untouched() -> Iterator[None]:
 
 
 def is_transactional(request: Any) -> bool:
-    """Whether the test runs as a TransactionTestCase (its tables are flushed afterwards)."""
-    marker = request.node.get_closest_marker("django_db")
+    """Whether the test runs as a TransactionTestCase (its tables are flushed afterwards);
+    `request` is a fixture request or the test item itself."""
+    marker = getattr(request, "node", request).get_closest_marker("django_db")
     if marker is not None and (
         marker.kwargs.get("transaction") or (marker.args and marker.args[0])
     ):
