@@ -53,6 +53,23 @@ def _subclass_out(c: Category, *, has_attributes: bool) -> dict[str, Any]:
     }
 
 
+def classes_out(version: TaxonomyVersion) -> list[dict[str, Any]]:
+    """The version's major classes, each with its sub-classes (the taxonomy endpoints)."""
+    return [
+        {
+            "code": major.code,
+            "kind": major.kind,
+            "name_zh": major.name_zh,
+            "name_en": major.name_en,
+            "subclasses": [
+                {"code": s.code, "name_zh": s.name_zh, "name_en": s.name_en, "urgency": s.urgency}
+                for s in major.subclasses.all()
+            ],
+        }
+        for major in taxonomy_tree(version)
+    ]
+
+
 @router.get("/taxonomy", response=TaxonomyOut)
 def taxonomy(request: HttpRequest) -> dict[str, Any]:
     version = _current()
@@ -62,24 +79,7 @@ def taxonomy(request: HttpRequest) -> dict[str, Any]:
             "name": version.name,
             "published_at": version.published_at.isoformat() if version.published_at else None,
         },
-        "classes": [
-            {
-                "code": major.code,
-                "kind": major.kind,
-                "name_zh": major.name_zh,
-                "name_en": major.name_en,
-                "subclasses": [
-                    {
-                        "code": s.code,
-                        "name_zh": s.name_zh,
-                        "name_en": s.name_en,
-                        "urgency": s.urgency,
-                    }
-                    for s in major.subclasses.all()
-                ],
-            }
-            for major in taxonomy_tree(version)
-        ],
+        "classes": classes_out(version),
     }
 
 

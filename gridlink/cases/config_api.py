@@ -17,6 +17,7 @@ from django.utils import timezone
 from ninja import Body, Query, Router, Status
 
 from gridlink.accounts.api import require_superuser
+from gridlink.cases.api import classes_out
 from gridlink.cases.config_schemas import (
     RoutingCheckOut,
     RuleEndIn,
@@ -31,7 +32,6 @@ from gridlink.cases.config_schemas import (
 )
 from gridlink.cases.models import RoutingRule, TaxonomyVersion
 from gridlink.cases.routing import RoutingGap, routing_check
-from gridlink.cases.selectors import taxonomy_tree
 from gridlink.cases.services import taxonomy_publish
 from gridlink.cases.services.routing_rules import (
     routing_rule_create,
@@ -245,24 +245,7 @@ def versions_detail(request: HttpRequest, code: str) -> dict[str, Any]:
     version = _version(code)
     return {
         "version": version_out(version),
-        "classes": [
-            {
-                "code": major.code,
-                "kind": major.kind,
-                "name_zh": major.name_zh,
-                "name_en": major.name_en,
-                "subclasses": [
-                    {
-                        "code": s.code,
-                        "name_zh": s.name_zh,
-                        "name_en": s.name_en,
-                        "urgency": s.urgency,
-                    }
-                    for s in major.subclasses.all()
-                ],
-            }
-            for major in taxonomy_tree(version)
-        ],
+        "classes": classes_out(version),
     }
 
 
