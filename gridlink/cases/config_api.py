@@ -38,6 +38,7 @@ from gridlink.cases.services.routing_rules import (
     routing_rule_delete,
     routing_rule_end,
     routing_rule_update,
+    rule_summary,
 )
 from gridlink.cases.services.taxonomy import taxonomy_load_data
 from gridlink.geo.models import Area, Department
@@ -58,15 +59,7 @@ def rule_out(rule: RoutingRule) -> dict[str, Any]:
     today = timezone.localdate()
     return {
         "id": rule.pk,
-        "category_code": rule.category_code,
-        "area": rule.area.code if rule.area else None,
-        "level": rule.level,
-        "unit_department": rule.unit_department.code if rule.unit_department else None,
-        "unit_area": rule.unit_area.code if rule.unit_area else None,
-        "priority": rule.priority,
-        "active": rule.active,
-        "valid_from": rule.valid_from,
-        "valid_to": rule.valid_to,
+        **rule_summary(rule),  # the settings by code (the dates as ISO text, parsed by the schema)
         "in_force": rule.active
         and rule.valid_from <= today
         and (rule.valid_to is None or rule.valid_to > today),

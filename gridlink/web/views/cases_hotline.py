@@ -25,7 +25,7 @@ from gridlink.accounts.roles import Role
 from gridlink.cases.models import Case, Channel
 from gridlink.cases.selectors import case_get_visible, subclasses_of, taxonomy_current
 from gridlink.cases.services.hotline import hotline_order_enter
-from gridlink.cases.services.reporter import case_reporter_unmask, reporter_masked
+from gridlink.cases.services.reporter import reporter_masked
 from gridlink.cases.services.transitions import (
     StaleVersion,
     case_allowed_actions,
@@ -44,8 +44,7 @@ from gridlink.web.views.cases_public import (
     put_errors,
     report_form_for,
 )
-from gridlink.web.views.cases_staff import PAGE, listed, page, roles_required
-from gridlink.web.views.common import add_refusal
+from gridlink.web.views.cases_staff import PAGE, listed, page, reporter_unmask_step, roles_required
 
 if TYPE_CHECKING:
     from gridlink.web.views.common import AuthedRequest
@@ -161,16 +160,7 @@ def hotline_callback(request: AuthedRequest, case_id: int) -> HttpResponse:
     context: dict[str, Any] = {"case": case, "reporter": reporter_masked(case)}
     status = 200
     if step == "unmask":
-        if unmask_form.is_valid():
-            try:
-                context["unmasked"] = case_reporter_unmask(
-                    actor=request.user, case=case, purpose=unmask_form.cleaned_data["purpose"],
-                    ip=client_ip(request.META),
-                )  # fmt: skip
-            except DomainError as exc:
-                status = add_refusal(unmask_form, exc)
-        else:
-            status = 400
+        status = reporter_unmask_step(request, case, unmask_form, context)
     elif step == "rate":
         if rate_form.is_valid():
             try:

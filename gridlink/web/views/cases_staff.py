@@ -319,6 +319,23 @@ def case_act(request: AuthedRequest, case_id: int, action: str) -> HttpResponse:
     return retry_after_set(page(request, "web/cases/detail.html", context, status), refusal)
 
 
+def reporter_unmask_step(
+    request: AuthedRequest, case: Case, form: UnmaskForm, context: dict[str, Any]
+) -> int:
+    """Unmask the reporter's contact for the form's purpose (logged) into
+    `context["unmasked"]`; the page's status (400 for a form error, the refusal's status)."""
+    if not form.is_valid():
+        return 400
+    try:
+        context["unmasked"] = case_reporter_unmask(
+            actor=request.user, case=case, purpose=form.cleaned_data["purpose"],
+            ip=client_ip(request.META),
+        )  # fmt: skip
+    except DomainError as exc:
+        return add_refusal(form, exc)
+    return 200
+
+
 @require_POST
 @staff_required
 def case_reporter_unmask_view(request: AuthedRequest, case_id: int) -> HttpResponse:
@@ -326,17 +343,7 @@ def case_reporter_unmask_view(request: AuthedRequest, case_id: int) -> HttpRespo
     case = _visible_case(request, case_id)
     form = UnmaskForm(request.POST)
     context = case_context(request, case)
-    status = 200
-    if form.is_valid():
-        try:
-            context["unmasked"] = case_reporter_unmask(
-                actor=request.user, case=case, purpose=form.cleaned_data["purpose"],
-                ip=client_ip(request.META),
-            )  # fmt: skip
-        except DomainError as exc:
-            status = add_refusal(form, exc)
-    else:
-        status = 400
+    status = reporter_unmask_step(request, case, form, context)
     context["unmask_form"] = form
     return page(request, "web/cases/detail.html", context, status)
 
